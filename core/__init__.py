@@ -1,0 +1,1 @@
+"""eventdeck's event-sourcing layer: pure Python and pydantic, no SQL, no Textual."""

@@ -1,0 +1,121 @@
+"""Commands and the command bus: load, decide, append with the expected version.
+
+A handler loads what it needs through the repository, calls business methods
+and returns the aggregate with pending events. The bus saves it with the
+version it was loaded at; on a concurrency conflict it runs the handler again
+on fresh state, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .aggregate import Aggregate
+from .errors import ConcurrencyError, InvalidInput
+from .events import Metadata, RecordedEvent
+from .repository import Repository
+
+
+class Command(BaseModel):
+    """Base of command models: imperative, immutable, validated on creation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    #: The command's name on the command line (`place-order`).
+    command_name: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who issued a command and what it belongs to."""
+
+    user_id: str
+    command_id: str
+    correlation_id: str
+    causation_id: str
+
+    def metadata(self) -> Metadata:
+        return Metadata(
+            user_id=self.user_id,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The stream a command changed, its version afterwards and the events written."""
+
+    stream_id: str
+    stream_type: str
+    version: int
+    events: list[RecordedEvent]
+
+
+Handler = Callable[[Command, Repository, CommandContext], Awaitable[Aggregate]]
+
+
+class CommandBus:
+    """Routes each command to its handler; retries on concurrency conflicts."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        handlers: dict[type[Command], Handler] | None = None,
+        max_attempts: int = 8,
+    ) -> None:
+        self.repository = repository
+        self.handlers: dict[type[Command], Handler] = dict(handlers or {})
+        self.max_attempts = max_attempts
+
+    def register(self, command: type[Command], handler: Handler) -> None:
+        self.handlers[command] = handler
+
+    async def dispatch(
+        self,
+        command: Command,
+        *,
+        user_id: str,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> CommandResult:
+        """Run a command to completion; raises the domain's errors unchanged."""
+        handler = self.handlers.get(type(command))
+        if handler is None:
+            raise InvalidInput(f"no handler for command {type(command).__name__}")
+        command_id = self.repository.ids.new_id()
+        context = CommandContext(
+            user_id=user_id,
+            command_id=command_id,
+            correlation_id=correlation_id or command_id,
+            causation_id=causation_id or command_id,
+        )
+        last_conflict: ConcurrencyError | None = None
+        for attempt in range(self.max_attempts):
+            aggregate = await handler(command, self.repository, context)
+            try:
+                events = await self.repository.save(aggregate, context.metadata())
+            except ConcurrencyError as conflict:
+                last_conflict = conflict
+                # jittered backoff so competing writers stop colliding in lock-step
+                await asyncio.sleep(random.uniform(0, 0.002 * (2**attempt)))
+                continue
+            return CommandResult(
+                stream_id=aggregate.id,
+                stream_type=aggregate.stream_type,
+                version=aggregate.version,
+                events=events,
+            )
+        assert last_conflict is not None
+        raise ConcurrencyError(
+            last_conflict.stream_id,
+            last_conflict.expected,
+            last_conflict.actual,
+            attempts=self.max_attempts,
+        ) from last_conflict

@@ -1,0 +1,80 @@
+"""Domain events and the envelopes they travel in.
+
+A `DomainEvent` is an immutable pydantic model with a stable type name
+(`OrderPlaced`, never a module path) and a schema version. A `NewEvent` is an
+event on its way into the store; a `RecordedEvent` is a stored row exactly as
+it was written (its `data` is the stored payload, possibly an old schema).
+`EventRegistry.decode` turns a recorded row into the current event class,
+lifting old payloads through the upcaster chain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DomainEvent(BaseModel):
+    """Base class of every domain event: immutable, with a stable type name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type_name: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+
+class Metadata(BaseModel):
+    """Who caused an event and why: recorded with every event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+class NewEvent(BaseModel):
+    """An event ready to append: payload already encoded as JSON-able data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: Metadata = Field(default_factory=Metadata)
+    recorded_at: datetime
+
+
+class RecordedEvent(BaseModel):
+    """A stored event with its envelope, payload as stored (maybe a legacy schema)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    position: int
+    event_id: str
+    stream_id: str
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: Metadata
+    recorded_at: datetime
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of an event (DESIGN.md, "JSON shapes")."""
+        return {
+            "position": self.position,
+            "event_id": self.event_id,
+            "stream_id": self.stream_id,
+            "stream_type": self.stream_type,
+            "version": self.version,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "recorded_at": self.recorded_at.isoformat(),
+            "data": self.data,
+            "metadata": self.metadata.model_dump(),
+        }

@@ -1,0 +1,104 @@
+"""The ports `stores` implements: the event store and the snapshot store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from .events import NewEvent, RecordedEvent
+from .snapshots import Snapshot
+
+
+class StreamInfo(BaseModel):
+    """One stream: its type, current version and first and last change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stream_id: str
+    stream_type: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventStore(Protocol):
+    """Append-only store of events, one global order (`position`)."""
+
+    async def append(
+        self,
+        stream_id: str,
+        stream_type: str,
+        events: Sequence[NewEvent],
+        expected_version: int,
+    ) -> list[RecordedEvent]:
+        """Append in one transaction. `expected_version` 0 means a new stream.
+
+        Raises ConcurrencyError (writing nothing) if the stream's version differs.
+        """
+        ...
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_version: int | None = None,
+        until: datetime | None = None,
+    ) -> list[RecordedEvent]:
+        """A stream's events in version order, optionally bounded by version or time."""
+        ...
+
+    def read_all(
+        self,
+        *,
+        from_position: int = 1,
+        to_position: int | None = None,
+        types: Sequence[str] | None = None,
+        stream_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 1000,
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every matching event in position order, read page by page (constant memory)."""
+        ...
+
+    async def head_position(self) -> int:
+        """The highest committed position, 0 for an empty store."""
+        ...
+
+    async def stream_info(self, stream_id: str) -> StreamInfo | None: ...
+
+    async def stream_version_at(self, stream_id: str, at: datetime) -> int:
+        """The stream's version as of time `at` (0 if it did not exist yet)."""
+        ...
+
+    async def list_streams(
+        self,
+        *,
+        stream_type: str | None = None,
+        prefix: str | None = None,
+        as_of: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[StreamInfo]:
+        """Streams ordered by id; `as_of` gives them as they were at that time."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SnapshotStore(Protocol):
+    """Several snapshots per stream, by version."""
+
+    async def save(self, snapshot: Snapshot) -> None: ...
+
+    async def latest(self, stream_id: str, *, at_or_below: int | None = None) -> Snapshot | None:
+        """The newest snapshot at or below a version (any version if None)."""
+        ...
+
+    async def versions(self, stream_id: str) -> list[int]:
+        """The versions at which the stream has snapshots, ascending."""
+        ...
