@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .aggregate import Aggregate
 from .errors import ConcurrencyError, InvalidInput
@@ -119,3 +119,19 @@ class CommandBus:
             last_conflict.actual,
             attempts=self.max_attempts,
         ) from last_conflict
+
+
+C = TypeVar("C", bound=Command)
+
+
+def make_command(cls: type[C], data: Mapping[str, Any]) -> C:
+    """Validate `data` into a command, turning pydantic's errors into one clear line."""
+    try:
+        return cls.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "command"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{field}: {message}")
+        raise InvalidInput(f"invalid {cls.command_name}: " + "; ".join(problems)) from None
