@@ -1,0 +1,1 @@
+"""The `eventdeck` command line and the Textual operations console."""

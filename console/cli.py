@@ -1,0 +1,120 @@
+"""The `eventdeck` command line: global options, error handling, subcommand registry.
+
+Every subcommand opens the store through `console.bootstrap`, prints a table or
+`--json`, and reports any user error as one line on stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from core.errors import EventdeckError
+
+from .bootstrap import System, open_system
+
+DEFAULT_DB = "eventdeck.db"
+
+
+@dataclass
+class Settings:
+    """The global options, shared by every subcommand."""
+
+    db: str
+    user: str
+    read_only: bool
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "operator"
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="EVENTDECK_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="Store URL: a SQLite file path, sqlite+aiosqlite:///FILE or postgresql+asyncpg://...",
+)
+@click.option("--user", envvar="EVENTDECK_USER", default=None, help="Who you are (recorded on writes).")
+@click.option("--read-only", is_flag=True, help="Refuse every write.")
+@click.version_option(package_name="eventdeck")
+@click.pass_context
+def cli(ctx: click.Context, db: str, user: str | None, read_only: bool) -> None:
+    """eventdeck: an operations console for event-sourced systems.
+
+    Without a subcommand, opens the console on the store.
+    """
+    ctx.obj = Settings(db=db, user=user or default_user(), read_only=read_only)
+    if ctx.invoked_subcommand is None:
+        from .app import run_console
+
+        run_console(ctx.obj)
+
+
+def run_with_system(body: Callable[[System], Awaitable[Any]]) -> Any:
+    """Open the store named by the global options, run `body`, close the store."""
+    settings: Settings = click.get_current_context().find_object(Settings)  # type: ignore[assignment]
+
+    async def go() -> Any:
+        system = await open_system(settings.db, read_only=settings.read_only)
+        try:
+            return await body(system)
+        finally:
+            await system.close()
+
+    return asyncio.run(go())
+
+
+def current_settings() -> Settings:
+    settings = click.get_current_context().find_object(Settings)
+    assert settings is not None
+    return settings
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `eventdeck` script: every failure is one line on stderr."""
+    from . import cli_commands, cli_reads, cli_seed  # noqa: F401  (register subcommands)
+
+    try:
+        code = cli.main(args=argv, prog_name="eventdeck", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        fail(exc.format_message() + where, 2)
+    except click.exceptions.Abort:
+        fail("aborted", 130)
+    except click.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except EventdeckError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away: not an error
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:
+        if os.environ.get("EVENTDECK_DEBUG"):
+            raise
+        fail(
+            f"unexpected {type(exc).__name__}: {exc} (set EVENTDECK_DEBUG=1 for a traceback "
+            "and please report it)",
+            70,
+        )
+    sys.exit(code if isinstance(code, int) else 0)
