@@ -1,0 +1,267 @@
+"""The demo domain's commands: validated pydantic models, one per `eventdeck cmd` name.
+
+Validation gives one clear message per problem (`make_command` joins them into
+one line). Money is parsed from decimal strings: finite, above zero, at most two
+decimal places; it is never a float.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+
+from ..clock import ensure_utc
+from ..commands import Command
+from ..errors import InvalidInput
+from .order_events import Address, CancellationType, OrderItem
+
+ITEM_FORM = "write items as SKU:QTY:PRICE, e.g. WIDGET-1:2:9.99"
+#: Upper bound on one amount or price: keeps Decimal arithmetic exact.
+MAX_AMOUNT = Decimal("1000000000.00")
+MAX_QUANTITY = 100_000
+CENTS = Decimal("0.01")
+_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_ID = re.compile(r"^\S+$")
+
+
+def parse_money(value: Any, what: str = "amount") -> Decimal:
+    """A positive, finite amount with at most 2 decimal places, as Decimal; else ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}")
+    if isinstance(value, float):
+        value = repr(value)  # a JSON number: keep the digits as written, never float maths
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}") from None
+    elif isinstance(value, (Decimal, int)):
+        number = Decimal(value)
+    else:
+        raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}")
+    if not number.is_finite():
+        raise ValueError(f"{what} must be a finite number like 12.50, not {value}")
+    if number <= 0:
+        raise ValueError(f"{what} must be above 0, not {value}")
+    if number > MAX_AMOUNT:
+        raise ValueError(f"{what} must be at most {MAX_AMOUNT}, not {value}")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and number != number.quantize(CENTS):
+        raise ValueError(f"{what} must have at most 2 decimal places, not {value}")
+    return number.quantize(CENTS)
+
+
+def _quantity(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"quantity must be a whole number above 0, not {value!r}")
+    text = str(value).strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"quantity must be a whole number above 0, not {value!r}")
+    if int(text) > MAX_QUANTITY:
+        raise ValueError(f"quantity must be at most {MAX_QUANTITY}, not {value}")
+    return int(text)
+
+
+def _sku(value: Any) -> str:
+    if not isinstance(value, str) or not _SKU.match(value.strip()):
+        raise ValueError(
+            f"product SKU must be letters, digits, '.', '_', '/' or '-', not {value!r}"
+        )
+    return value.strip()
+
+
+def _item_from_text(text: str) -> OrderItem:
+    parts = text.strip().split(":")
+    if len(parts) != 3:
+        raise ValueError(f"bad item {text!r}: expected 3 parts separated by ':'; {ITEM_FORM}")
+    sku, quantity, price = parts
+    try:
+        return OrderItem(
+            product_id=_sku(sku), quantity=_quantity(quantity), price=parse_money(price, "price")
+        )
+    except ValueError as exc:
+        raise ValueError(f"bad item {text!r}: {exc}; {ITEM_FORM}") from None
+
+
+def parse_item(text: str) -> OrderItem:
+    """Parse the command line's `SKU:QTY:PRICE`; raises InvalidInput naming the expected form."""
+    try:
+        return _item_from_text(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _coerce_item(value: Any) -> OrderItem:
+    """An item from `SKU:QTY:PRICE` text, a mapping or an OrderItem, checked like the CLI's."""
+    if isinstance(value, str):
+        return _item_from_text(value)
+    if isinstance(value, OrderItem):
+        value = value.model_dump()
+    if not isinstance(value, dict):
+        raise ValueError(f"an item must be SKU:QTY:PRICE text or an object; {ITEM_FORM}")
+    unknown = set(value) - {"product_id", "quantity", "price"}
+    if unknown:
+        raise ValueError(f"unknown item field(s) {', '.join(sorted(unknown))}")
+    return OrderItem(
+        product_id=_sku(value.get("product_id")),
+        quantity=_quantity(value.get("quantity")),
+        price=parse_money(value.get("price"), "price"),
+    )
+
+
+def _text(what: str, hint: str = "") -> AfterValidator:
+    def check(value: str) -> str:
+        if not value:
+            raise ValueError(f"{what} must not be empty" + (f"; {hint}" if hint else ""))
+        return value
+
+    return AfterValidator(check)
+
+
+def _identifier(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"ids must be one word without spaces, not {value!r}")
+    if len(value) > 100:
+        raise ValueError("ids must be at most 100 characters")
+    return value
+
+
+def _email(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
+        raise ValueError(f"{value!r} is not an email address like name@example.com")
+    return value or None
+
+
+Money = Annotated[Decimal, BeforeValidator(parse_money)]
+Item = Annotated[OrderItem, BeforeValidator(_coerce_item)]
+Id = Annotated[str, _text("id"), AfterValidator(_identifier)]
+OrderId = Annotated[str, _text("order id", "give the order's id, e.g. ord-1a2b3c4d5e6f")]
+AccountId = Annotated[str, _text("account id", "give the account's id, e.g. acc-1a2b3c4d5e6f")]
+
+
+class PlaceOrder(Command):
+    """Place a new order for a customer (at least one item)."""
+
+    command_name: ClassVar[str] = "place-order"
+
+    customer_id: Annotated[str, _text("customer id"), AfterValidator(_identifier)]
+    items: Annotated[list[Item], Field(min_length=1)]
+    order_id: Id | None = None
+    payment_method: Annotated[str, _text("payment method")] = "CARD"
+    shipping_address: Address | None = None
+    customer_name: str | None = None
+    customer_email: Annotated[str | None, AfterValidator(_email)] = None
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _at_least_one(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)) and not value:
+            raise ValueError(f"an order needs at least one item; {ITEM_FORM}")
+        return value
+
+    @field_validator("customer_name")
+    @classmethod
+    def _blank_name_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class ApproveOrder(Command):
+    """Approve a PENDING order."""
+
+    command_name: ClassVar[str] = "approve-order"
+
+    order_id: OrderId
+    notes: str = ""
+
+
+class ShipOrder(Command):
+    """Ship an APPROVED order; estimated delivery defaults to three days from now."""
+
+    command_name: ClassVar[str] = "ship-order"
+
+    order_id: OrderId
+    tracking_number: Annotated[str, _text("tracking number")]
+    carrier: Annotated[str, _text("carrier", "e.g. UPS, FedEx, DHL or USPS")]
+    estimated_delivery: datetime | None = None
+
+    @field_validator("estimated_delivery")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else ensure_utc(value)
+
+
+class CancelOrder(Command):
+    """Cancel an order that has not shipped."""
+
+    command_name: ClassVar[str] = "cancel-order"
+
+    order_id: OrderId
+    reason: Annotated[str, _text("reason", "say why the order is cancelled")]
+    cancellation_type: CancellationType = CancellationType.ADMIN
+
+    @field_validator("cancellation_type", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if value not in CancellationType.__members__:
+                raise ValueError("must be CUSTOMER, ADMIN or SYSTEM")
+        return value
+
+
+class DeliverOrder(Command):
+    """Mark a SHIPPED order delivered."""
+
+    command_name: ClassVar[str] = "deliver-order"
+
+    order_id: OrderId
+    signed_by: str | None = None
+
+    @field_validator("signed_by")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class OpenAccount(Command):
+    """Open an account for an owner; the id is generated unless given."""
+
+    command_name: ClassVar[str] = "open-account"
+
+    owner: Annotated[str, _text("owner", "give the owner's name")]
+    account_id: Id | None = None
+
+
+class Deposit(Command):
+    """Pay money into an account."""
+
+    command_name: ClassVar[str] = "deposit"
+
+    account_id: AccountId
+    amount: Money
+
+
+class Withdraw(Command):
+    """Take money out of an account (never beyond its balance)."""
+
+    command_name: ClassVar[str] = "withdraw"
+
+    account_id: AccountId
+    amount: Money
+
+
+ALL_COMMANDS: tuple[type[Command], ...] = (
+    PlaceOrder,
+    ApproveOrder,
+    ShipOrder,
+    CancelOrder,
+    DeliverOrder,
+    OpenAccount,
+    Deposit,
+    Withdraw,
+)
