@@ -1,0 +1,37 @@
+"""Persistence for eventdeck: the event and snapshot stores on SQLite or PostgreSQL.
+
+SQLAlchemy 2 Core, async (aiosqlite, asyncpg). Imports `core`, never the console.
+"""
+
+from __future__ import annotations
+
+from .engine import make_engine, normalise_url, redact_url
+from .event_store import SqlEventStore
+from .schema import SCHEMA_VERSION, ensure_schema
+from .snapshot_store import SqlSnapshotStore
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SqlEventStore",
+    "SqlSnapshotStore",
+    "ensure_schema",
+    "make_engine",
+    "normalise_url",
+    "open_stores",
+    "redact_url",
+]
+
+
+async def open_stores(url: str) -> tuple[SqlEventStore, SqlSnapshotStore]:
+    """Open the store at `url`: build the engine, create or check the schema.
+
+    Both stores share one engine; `SqlEventStore.close()` disposes it. Every
+    problem (bad URL, unreachable server, newer schema) is a StoreError.
+    """
+    engine = make_engine(url)
+    try:
+        await ensure_schema(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return SqlEventStore(engine), SqlSnapshotStore(engine)

@@ -1,0 +1,172 @@
+"""Database URLs and engines: which URLs eventdeck accepts and how it connects.
+
+SQLite runs in WAL mode with a busy timeout and `synchronous=FULL`. SQLAlchemy
+takes over BEGIN from the sqlite3 driver (the recipe in SQLAlchemy's SQLite
+dialect docs, "Enabling Non-Legacy SQLite Transactional Modes"): reads begin
+with a plain deferred `BEGIN`, writes with `BEGIN IMMEDIATE`, so that several
+processes writing one file queue on the busy timeout instead of deadlocking
+when a deferred read lock tries to upgrade to a write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import re
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from core.errors import StoreError
+
+#: Seconds a SQLite writer waits for another process's write lock before giving up.
+BUSY_TIMEOUT_SECONDS = 10.0
+#: Seconds to wait for a PostgreSQL connection before reporting it unreachable.
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+#: Execution option naming the statement that opens a transaction on SQLite.
+BEGIN_OPTION = "eventdeck_sqlite_begin"
+
+VALID_URLS = (
+    "use a SQLite file (eventdeck.db, ./data/eventdeck.db, sqlite:///path/to/file.db) "
+    "or PostgreSQL (postgresql://user@host:5432/dbname)"
+)
+
+_PASSWORD_IN_NETLOC = re.compile(r"(?P<head>://[^/@]*?:)[^/@]*@")
+_PASSWORD_IN_QUERY = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)[^&]*", re.IGNORECASE)
+# "scheme:" without "//" (but not a Windows drive letter): a mistyped URL, not a file name.
+_SCHEME_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
+
+
+@dataclass
+class EngineProfile:
+    """What the stores need to know about an engine built by `make_engine`."""
+
+    dialect: str  # "sqlite" or "postgresql"
+    display_url: str  # password hidden: safe to print
+    busy_timeout: float = BUSY_TIMEOUT_SECONDS
+    # SQLite allows one writer per file; queueing this process's writers here
+    # keeps them from spinning on the file lock (other processes still wait on it).
+    write_lock: asyncio.Lock | None = field(default=None)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+
+_PROFILES: weakref.WeakKeyDictionary[Engine, EngineProfile] = weakref.WeakKeyDictionary()
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with any password replaced by `***`; safe to print or log."""
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    text = _PASSWORD_IN_NETLOC.sub(r"\g<head>***@", url)
+    return _PASSWORD_IN_QUERY.sub(r"\g<head>***", text)
+
+
+def normalise_url(url: str) -> URL:
+    """Parse a user's `--db` value into an async SQLAlchemy URL, or raise StoreError."""
+    text = url.strip()
+    if not text:
+        raise StoreError(f"no database URL given: {VALID_URLS}")
+    if "://" not in text:
+        if _SCHEME_WITHOUT_SLASHES.match(text):
+            raise StoreError(f"cannot parse database URL {redact_url(text)!r}: {VALID_URLS}")
+        return _sqlite_url(text, text)
+    try:
+        parsed = make_url(text)
+    except (ArgumentError, ValueError):
+        raise StoreError(f"cannot parse database URL {redact_url(text)!r}: {VALID_URLS}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "sqlite" and driver in ("", "aiosqlite"):
+        return _sqlite_url(parsed.database or "", text, parsed.query)
+    if backend in ("postgresql", "postgres") and driver in ("", "asyncpg"):
+        if not _has_asyncpg():
+            raise StoreError(
+                "PostgreSQL support needs the asyncpg driver, which is not installed: "
+                "pip install 'eventdeck[postgres]'"
+            )
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise StoreError(f"unsupported database URL {redact_url(text)!r}: {VALID_URLS}")
+
+
+def _has_asyncpg() -> bool:
+    return importlib.util.find_spec("asyncpg") is not None
+
+
+def _sqlite_url(database: str, original: str, query: Any = None) -> URL:
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        raise StoreError(
+            f"in-memory SQLite ({redact_url(original)!r}) is not supported: "
+            "give a file path such as eventdeck.db"
+        )
+    path = Path(database).expanduser()
+    parent = path.parent
+    if not parent.is_dir():
+        raise StoreError(
+            f"cannot open SQLite file {str(path)!r}: folder {str(parent)!r} does not exist; "
+            "create it or choose another --db path"
+        )
+    if path.is_dir():
+        raise StoreError(f"cannot open SQLite file {str(path)!r}: it is a folder; give a file path")
+    return URL.create("sqlite+aiosqlite", database=str(path), query=query or {})
+
+
+def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEngine:
+    """An async engine for `url` (see `normalise_url`); connects lazily, on first use.
+
+    `busy_timeout` is how long a SQLite writer waits for another process's lock.
+    """
+    parsed = normalise_url(url)
+    display = redact_url(parsed)
+    try:
+        if parsed.drivername.startswith("sqlite"):
+            engine = create_async_engine(parsed, connect_args={"timeout": busy_timeout})
+            _configure_sqlite(engine.sync_engine, busy_timeout)
+            profile = EngineProfile("sqlite", display, busy_timeout, asyncio.Lock())
+        else:
+            engine = create_async_engine(parsed, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS})
+            profile = EngineProfile("postgresql", display)
+    except ImportError as exc:  # the driver is missing although find_spec saw it
+        raise StoreError(f"cannot load the database driver for {display}: {exc}") from None
+    _PROFILES[engine.sync_engine] = profile
+    return engine
+
+
+def profile_of(engine: AsyncEngine) -> EngineProfile:
+    """The profile `make_engine` recorded for `engine`."""
+    try:
+        return _PROFILES[engine.sync_engine]
+    except KeyError:
+        raise ValueError(
+            "this engine was not built by stores.make_engine; build it there so SQLite "
+            "transactions begin correctly"
+        ) from None
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Stop the driver from issuing its own (late) BEGIN; `_on_begin` does it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() != "wal":
+                # Persistent in the file; only the first opener pays for the switch.
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(BEGIN_OPTION, "BEGIN"))

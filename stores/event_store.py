@@ -1,0 +1,307 @@
+"""The SQL event store: `core.ports.EventStore` on SQLite or PostgreSQL.
+
+Semantics match `core.memory_store.InMemoryEventStore` exactly; the contract
+tests (tests/store_contract.py) run against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core.errors import ConcurrencyError, StoreError
+from core.events import NewEvent, RecordedEvent
+from core.ports import StreamInfo
+
+from .engine import profile_of
+from .records import EVENT_COLUMNS, decode_event, event_row, recorded
+from .schema import events as event_table
+from .schema import streams
+from .transactions import reading, writing
+
+if TYPE_CHECKING:
+    from core.ports import EventStore
+
+
+class SqlEventStore:
+    """Append-only event store in the `events` table, with `streams` kept beside it.
+
+    Build the engine with `stores.make_engine` (or use `stores.open_stores`).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._profile = profile_of(engine)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, shared with the snapshot store and (later) projections."""
+        return self._engine
+
+    async def append(
+        self,
+        stream_id: str,
+        stream_type: str,
+        events: Sequence[NewEvent],
+        expected_version: int,
+    ) -> list[RecordedEvent]:
+        """Append in one transaction; ConcurrencyError (writing nothing) on a version mismatch."""
+        # Encode before the transaction: a bad payload fails without taking any lock.
+        rows = [
+            event_row(stream_id, stream_type, expected_version + i, event)
+            for i, event in enumerate(events, start=1)
+        ]
+        async with writing(self._engine, ordered=True) as conn:
+            if not rows:
+                await self._check_version(conn, stream_id, stream_type, expected_version)
+                return []
+            if not await self._advance_stream(conn, stream_id, stream_type, rows, expected_version):
+                actual = await self._current_version(conn, stream_id)
+                raise ConcurrencyError(stream_id, expected_version, actual)
+            try:
+                result = await conn.execute(
+                    event_table.insert().returning(event_table.c.position, event_table.c.version),
+                    rows,
+                )
+            except IntegrityError as exc:
+                raise _integrity_error(exc, stream_id, expected_version) from None
+            positions = {row.version: row.position for row in result}
+        return [
+            recorded(positions[row["version"]], stream_id, stream_type, row["version"], event)
+            for row, event in zip(rows, events, strict=True)
+        ]
+
+    async def _advance_stream(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        stream_type: str,
+        rows: list[dict[str, Any]],
+        expected_version: int,
+    ) -> bool:
+        """Move the stream's version from `expected_version`: the optimistic check itself."""
+        new_version, last_at = rows[-1]["version"], rows[-1]["recorded_at"]
+        if expected_version == 0:
+            insert = (postgresql.insert if not self._profile.is_sqlite else sqlite.insert)(streams)
+            statement: Any = insert.values(
+                stream_id=stream_id,
+                stream_type=stream_type,
+                version=new_version,
+                created_at=rows[0]["recorded_at"],
+                updated_at=last_at,
+            ).on_conflict_do_nothing(index_elements=[streams.c.stream_id])
+        else:
+            statement = (
+                update(streams)
+                .where(
+                    streams.c.stream_id == stream_id,
+                    streams.c.version == expected_version,
+                    streams.c.stream_type == stream_type,
+                )
+                .values(version=new_version, updated_at=last_at)
+            )
+        result = await conn.execute(statement)
+        return bool(result.rowcount == 1)
+
+    async def _check_version(
+        self, conn: AsyncConnection, stream_id: str, stream_type: str, expected_version: int
+    ) -> None:
+        row = (
+            await conn.execute(
+                select(streams.c.version, streams.c.stream_type).where(
+                    streams.c.stream_id == stream_id
+                )
+            )
+        ).first()
+        actual = row.version if row else 0
+        if actual != expected_version or (row is not None and row.stream_type != stream_type):
+            raise ConcurrencyError(stream_id, expected_version, actual)
+
+    @staticmethod
+    async def _current_version(conn: AsyncConnection, stream_id: str) -> int:
+        version = await conn.scalar(
+            select(streams.c.version).where(streams.c.stream_id == stream_id)
+        )
+        return int(version or 0)
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_version: int | None = None,
+        until: datetime | None = None,
+    ) -> list[RecordedEvent]:
+        """A stream's events in version order, optionally bounded by version or time."""
+        conditions = [event_table.c.stream_id == stream_id, event_table.c.version >= from_version]
+        if to_version is not None:
+            conditions.append(event_table.c.version <= to_version)
+        if until is not None:
+            conditions.append(event_table.c.recorded_at <= until)
+        statement = select(*EVENT_COLUMNS).where(*conditions).order_by(event_table.c.version)
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(statement)).all()
+        return [decode_event(row) for row in rows]
+
+    async def read_all(
+        self,
+        *,
+        from_position: int = 1,
+        to_position: int | None = None,
+        types: Sequence[str] | None = None,
+        stream_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 1000,
+    ) -> AsyncIterator[RecordedEvent]:
+        """Matching events in position order, one short transaction per page.
+
+        Keyset pagination (`position > last`), so each page costs the same however
+        deep the reader is, and no transaction is held while the caller works.
+        """
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        conditions: list[ColumnElement[bool]] = []
+        if to_position is not None:
+            conditions.append(event_table.c.position <= to_position)
+        if types:
+            conditions.append(event_table.c.type.in_(list(types)))
+        if stream_id is not None:
+            conditions.append(event_table.c.stream_id == stream_id)
+        if since is not None:
+            conditions.append(event_table.c.recorded_at >= since)
+        if until is not None:
+            conditions.append(event_table.c.recorded_at <= until)
+        last = from_position - 1
+        while True:
+            statement = (
+                select(*EVENT_COLUMNS)
+                .where(event_table.c.position > last, *conditions)
+                .order_by(event_table.c.position)
+                .limit(page_size)
+            )
+            async with reading(self._engine) as conn:
+                rows = (await conn.execute(statement)).all()
+            for row in rows:
+                yield decode_event(row)
+            if len(rows) < page_size:
+                return
+            last = rows[-1].position
+
+    async def head_position(self) -> int:
+        """The highest committed position, 0 for an empty store."""
+        async with reading(self._engine) as conn:
+            head = await conn.scalar(select(func.max(event_table.c.position)))
+        return int(head or 0)
+
+    async def stream_info(self, stream_id: str) -> StreamInfo | None:
+        """The stream's type, version and first and last change, or None if it does not exist."""
+        statement = _stream_columns().where(streams.c.stream_id == stream_id)
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(statement)).first()
+        return _info(row) if row else None
+
+    async def stream_version_at(self, stream_id: str, at: datetime) -> int:
+        """The stream's version as of time `at` (0 if it did not exist yet)."""
+        statement = (
+            select(func.count())
+            .select_from(event_table)
+            .where(event_table.c.stream_id == stream_id, event_table.c.recorded_at <= at)
+        )
+        async with reading(self._engine) as conn:
+            count = await conn.scalar(statement)
+        return int(count or 0)
+
+    async def list_streams(
+        self,
+        *,
+        stream_type: str | None = None,
+        prefix: str | None = None,
+        as_of: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[StreamInfo]:
+        """Streams ordered by id; `as_of` gives them as they were at that time."""
+        if as_of is None:
+            table = streams
+            statement = _stream_columns()
+        else:
+            # The streams table only knows the present; the past comes from the events.
+            table = event_table
+            statement = (
+                select(
+                    event_table.c.stream_id,
+                    func.min(event_table.c.stream_type).label("stream_type"),
+                    func.max(event_table.c.version).label("version"),
+                    func.min(event_table.c.recorded_at).label("created_at"),
+                    func.max(event_table.c.recorded_at).label("updated_at"),
+                )
+                .where(event_table.c.recorded_at <= as_of)
+                .group_by(event_table.c.stream_id)
+            )
+        if stream_type is not None:
+            statement = statement.where(table.c.stream_type == stream_type)
+        if prefix:
+            statement = statement.where(_starts_with(table.c.stream_id, prefix))
+        statement = statement.order_by(table.c.stream_id).offset(max(offset, 0))
+        if limit is not None:
+            statement = statement.limit(max(limit, 0))
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(statement)).all()
+        return [_info(row) for row in rows]
+
+    async def close(self) -> None:
+        """Close every pooled connection (shared with the snapshot store)."""
+        await self._engine.dispose()
+
+
+def _stream_columns() -> Select[Any]:
+    return select(
+        streams.c.stream_id,
+        streams.c.stream_type,
+        streams.c.version,
+        streams.c.created_at,
+        streams.c.updated_at,
+    )
+
+
+def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    # LIKE with the wildcards escaped can use the index; the substr comparison
+    # makes the match exact, because SQLite's LIKE ignores ASCII case.
+    return and_(
+        column.startswith(prefix, autoescape=True),
+        func.substr(column, 1, len(prefix)) == prefix,
+    )
+
+
+def _info(row: Any) -> StreamInfo:
+    return StreamInfo(
+        stream_id=row.stream_id,
+        stream_type=row.stream_type,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _integrity_error(exc: IntegrityError, stream_id: str, expected: int) -> Exception:
+    message = str(exc.orig)
+    if "event_id" in message:
+        return StoreError(
+            f"an event id appended to stream {stream_id!r} is already stored; every event "
+            "needs a new id. Nothing was written"
+        )
+    # The (stream_id, version) constraint: another writer got there first.
+    return ConcurrencyError(stream_id, expected, None)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: SqlEventStore) -> EventStore:
+        return store

@@ -1,0 +1,124 @@
+"""Rows to envelopes and back: JSON text columns, decoded one row at a time.
+
+A row whose JSON cannot be read becomes `CorruptRecord` naming its position
+and stream, so one bad row never hides the rest of the store. Types and
+payloads are not interpreted here: upcasting is core's job (core/registry.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from core.clock import ensure_utc
+from core.errors import CorruptRecord, StoreError
+from core.events import Metadata, NewEvent, RecordedEvent
+
+from .schema import events as event_table
+
+#: The columns `decode_event` reads, in one place so every query selects the same.
+EVENT_COLUMNS = (
+    event_table.c.position,
+    event_table.c.event_id,
+    event_table.c.stream_id,
+    event_table.c.stream_type,
+    event_table.c.version,
+    event_table.c.type,
+    event_table.c.schema_version,
+    event_table.c.data,
+    event_table.c["metadata"],
+    event_table.c.recorded_at,
+)
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def dump_json(value: Mapping[str, Any], what: str) -> str:
+    """Compact JSON text of `value`; StoreError (before anything is written) if it is not JSON."""
+    try:
+        return _encoder.encode(value)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} is not JSON-serialisable ({exc}); nothing was written") from None
+
+
+def event_row(stream_id: str, stream_type: str, version: int, event: NewEvent) -> dict[str, Any]:
+    """The `events` row for a new event at `version`."""
+    return {
+        "event_id": event.event_id,
+        "stream_id": stream_id,
+        "stream_type": stream_type,
+        "version": version,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "data": dump_json(event.data, f"the data of event {event.event_id}"),
+        "metadata": dump_json(event.metadata.model_dump(), f"the metadata of {event.event_id}"),
+        "correlation_id": event.metadata.correlation_id,
+        "recorded_at": ensure_utc(event.recorded_at),
+    }
+
+
+def recorded(
+    position: int, stream_id: str, stream_type: str, version: int, event: NewEvent
+) -> RecordedEvent:
+    """The envelope of a just-appended event, as a later read will return it."""
+    return RecordedEvent(
+        position=position,
+        event_id=event.event_id,
+        stream_id=stream_id,
+        stream_type=stream_type,
+        version=version,
+        type=event.type,
+        schema_version=event.schema_version,
+        data=event.data,
+        metadata=event.metadata,
+        recorded_at=ensure_utc(event.recorded_at),
+    )
+
+
+def decode_event(row: Any) -> RecordedEvent:
+    """One `events` row (selected with EVENT_COLUMNS) as a RecordedEvent."""
+    position, stream_id = row.position, row.stream_id
+    data = _load_object(row.data, "data", position, stream_id)
+    raw_metadata = _load_object(row.metadata, "metadata", position, stream_id)
+    try:
+        metadata = Metadata.model_validate(raw_metadata)
+    except ValidationError as exc:
+        problem = f"invalid metadata: {exc.errors()[0]['msg']}"
+        raise CorruptRecord(position, stream_id, problem) from None
+    # The other columns come typed from the database; skipping validation here
+    # keeps reading the whole store fast.
+    return RecordedEvent.model_construct(
+        position=position,
+        event_id=row.event_id,
+        stream_id=stream_id,
+        stream_type=row.stream_type,
+        version=row.version,
+        type=row.type,
+        schema_version=row.schema_version,
+        data=data,
+        metadata=metadata,
+        recorded_at=row.recorded_at,
+    )
+
+
+def load_state(text: str) -> dict[str, Any] | None:
+    """A snapshot's state, or None if its JSON is unreadable (the snapshot is then ignored)."""
+    try:
+        state = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _load_object(text: str, column: str, position: int, stream_id: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise CorruptRecord(position, stream_id, f"invalid JSON in {column}: {exc}") from None
+    if not isinstance(value, dict):
+        problem = f"invalid JSON in {column}: expected an object, found {type(value).__name__}"
+        raise CorruptRecord(position, stream_id, problem)
+    return value

@@ -1,0 +1,95 @@
+"""The SQL snapshot store: `core.ports.SnapshotStore`, several snapshots per stream."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.snapshots import Snapshot
+
+from .engine import profile_of
+from .records import dump_json, load_state
+from .schema import snapshots
+from .transactions import reading, writing
+
+if TYPE_CHECKING:
+    from core.ports import SnapshotStore
+
+log = logging.getLogger(__name__)
+
+
+class SqlSnapshotStore:
+    """Snapshots in the `snapshots` table, keyed by (stream_id, version).
+
+    A snapshot whose stored state cannot be read is ignored (a warning is
+    logged): the caller then rebuilds from events, never from a bad snapshot.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._profile = profile_of(engine)
+
+    async def save(self, snapshot: Snapshot) -> None:
+        """Store `snapshot`, replacing any earlier one at the same version."""
+        state = dump_json(snapshot.state, f"the snapshot of {snapshot.stream_id!r}")
+        insert = (sqlite.insert if self._profile.is_sqlite else postgresql.insert)(snapshots)
+        values = {
+            "stream_type": snapshot.stream_type,
+            "state": state,
+            "state_schema": snapshot.state_schema,
+            "taken_at": snapshot.taken_at,
+        }
+        statement: Any = insert.values(
+            stream_id=snapshot.stream_id, version=snapshot.version, **values
+        ).on_conflict_do_update(
+            index_elements=[snapshots.c.stream_id, snapshots.c.version], set_=values
+        )
+        async with writing(self._engine) as conn:
+            await conn.execute(statement)
+
+    async def latest(self, stream_id: str, *, at_or_below: int | None = None) -> Snapshot | None:
+        """The newest snapshot at or below a version (any version if None)."""
+        statement = select(snapshots).where(snapshots.c.stream_id == stream_id)
+        if at_or_below is not None:
+            statement = statement.where(snapshots.c.version <= at_or_below)
+        statement = statement.order_by(snapshots.c.version.desc()).limit(1)
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(statement)).first()
+        if row is None:
+            return None
+        state = load_state(row.state)
+        if state is None:
+            log.warning(
+                "ignoring the snapshot of stream %r at version %s: its state is not a JSON object",
+                stream_id,
+                row.version,
+            )
+            return None
+        return Snapshot(
+            stream_id=row.stream_id,
+            stream_type=row.stream_type,
+            version=row.version,
+            state=state,
+            state_schema=row.state_schema,
+            taken_at=row.taken_at,
+        )
+
+    async def versions(self, stream_id: str) -> list[int]:
+        """The versions at which the stream has snapshots, ascending."""
+        statement = (
+            select(snapshots.c.version)
+            .where(snapshots.c.stream_id == stream_id)
+            .order_by(snapshots.c.version)
+        )
+        async with reading(self._engine) as conn:
+            return list((await conn.scalars(statement)).all())
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: SqlSnapshotStore) -> SnapshotStore:
+        return store
