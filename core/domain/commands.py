@@ -28,10 +28,14 @@ _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _ID = re.compile(r"^\S+$")
 
 
+# Validators raise ValueError even for a wrong type (ruff TRY004): pydantic turns only
+# ValueError into a validation message; a TypeError would escape as a crash.
+
+
 def parse_money(value: Any, what: str = "amount") -> Decimal:
     """A positive, finite amount with at most 2 decimal places, as Decimal; else ValueError."""
     if isinstance(value, bool):
-        raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}")
+        raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}")  # noqa: TRY004
     if isinstance(value, float):
         value = repr(value)  # a JSON number: keep the digits as written, never float maths
     if isinstance(value, str):
@@ -43,7 +47,7 @@ def parse_money(value: Any, what: str = "amount") -> Decimal:
     elif isinstance(value, (Decimal, int)):
         number = Decimal(value)
     else:
-        raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}")
+        raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}")  # noqa: TRY004
     if not number.is_finite():
         raise ValueError(f"{what} must be a finite number like 12.50, not {value}")
     if number <= 0:
@@ -58,7 +62,7 @@ def parse_money(value: Any, what: str = "amount") -> Decimal:
 
 def _quantity(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"quantity must be a whole number above 0, not {value!r}")
+        raise ValueError(f"quantity must be a whole number above 0, not {value!r}")  # noqa: TRY004
     text = str(value).strip()
     if not text.isdigit() or int(text) <= 0:
         raise ValueError(f"quantity must be a whole number above 0, not {value!r}")
@@ -103,7 +107,7 @@ def _coerce_item(value: Any) -> OrderItem:
     if isinstance(value, OrderItem):
         value = value.model_dump()
     if not isinstance(value, dict):
-        raise ValueError(f"an item must be SKU:QTY:PRICE text or an object; {ITEM_FORM}")
+        raise ValueError(f"an item must be SKU:QTY:PRICE text or an object; {ITEM_FORM}")  # noqa: TRY004
     unknown = set(value) - {"product_id", "quantity", "price"}
     if unknown:
         raise ValueError(f"unknown item field(s) {', '.join(sorted(unknown))}")

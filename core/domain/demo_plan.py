@@ -193,12 +193,12 @@ def _plan_order_step(
         timeline.add(offset, kind, key, "system", signed_by=signed_by)
     else:  # cancel
         cancellation_type = rng.choices(("CUSTOMER", "ADMIN", "SYSTEM"), weights=(5, 3, 2))[0]
-        user = {"CUSTOMER": "storefront", "SYSTEM": "system"}.get(cancellation_type)
+        by = {"CUSTOMER": "storefront", "SYSTEM": "system"}.get(cancellation_type)
         timeline.add(
             offset,
             kind,
             key,
-            user or rng.choice(OPERATORS),
+            by or rng.choice(OPERATORS),
             reason=rng.choice(CANCEL_REASONS[cancellation_type]),
             cancellation_type=cancellation_type,
         )
@@ -222,13 +222,15 @@ def _plan_accounts(timeline: _Timeline, customers: list[Customer], count: int) -
         balance = Decimal("0.00")
         for index, offset in enumerate(moments):
             if index > 0 and balance >= 10 and rng.random() < 0.45:
-                amount = _cents(rng, Decimal("5.00"), (balance * Decimal("0.6")).quantize(Decimal("0.01")))
+                amount = _cents(
+                    rng, Decimal("5.00"), (balance * Decimal("0.6")).quantize(Decimal("0.01"))
+                )
                 balance -= amount
                 user = rng.choice(("system", *OPERATORS))
                 timeline.add(offset, "withdraw", key, user, amount=amount)
             else:
                 salary = rng.random() < 0.3
-                low, high = (Decimal("800"), Decimal("4200")) if salary else (Decimal("20"), Decimal("450"))
+                low, high = (Decimal(800), Decimal(4200)) if salary else (Decimal(20), Decimal(450))
                 amount = _cents(rng, low, high)
                 balance += amount
                 user = "system" if salary else rng.choice(OPERATORS)

@@ -21,8 +21,8 @@ from .account import Account
 from .commands import (
     ApproveOrder,
     CancelOrder,
-    Deposit,
     DeliverOrder,
+    Deposit,
     OpenAccount,
     PlaceOrder,
     ShipOrder,
@@ -56,7 +56,9 @@ async def place_order(
 ) -> Aggregate:
     order_id = command.order_id or new_order_id(repository.ids)
     if await repository.exists(order_id):
-        raise InvalidInput(f"order {order_id} already exists; leave out the order id to get a new one")
+        raise InvalidInput(
+            f"order {order_id} already exists; leave out the order id to get a new one"
+        )
     return Order.place(
         order_id,
         customer_id=command.customer_id,
@@ -77,7 +79,9 @@ async def approve_order(
     return order
 
 
-async def ship_order(command: ShipOrder, repository: Repository, context: CommandContext) -> Aggregate:
+async def ship_order(
+    command: ShipOrder, repository: Repository, context: CommandContext
+) -> Aggregate:
     order = await repository.load(Order, command.order_id)
     estimated = command.estimated_delivery or repository.clock.now() + timedelta(
         days=DEFAULT_DELIVERY_DAYS

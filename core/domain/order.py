@@ -158,9 +158,7 @@ class Order(Aggregate):
         self._require_placed()
         status = self.state.status
         if status not in allowed:
-            raise InvalidTransition(
-                f"cannot {verb} order {self.id}: it is {status}; {rule}"
-            )
+            raise InvalidTransition(f"cannot {verb} order {self.id}: it is {status}; {rule}")
 
     # -- applying -----------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 v1 stored only product ids; v2 added item details and a shipping address; v3
 added the payment method, the customer's name and email and the total. Each
 step is a pure function on the stored dict (the row itself never changes);
-a malformed old payload raises ValueError, which the registry reports as a
+a malformed old payload raises ValueError or TypeError, which the registry reports as a
 CorruptRecord naming the row.
 
 The `legacy_*` builders write payloads exactly as the older versions did; the
@@ -49,10 +49,10 @@ def order_placed_v2_to_v3(payload: Payload) -> Payload:
     """v2 -> v3: payment method UNKNOWN, no name or email, total computed from the items."""
     customer_id = _require(payload, "customer_id", str, 2)
     items = _require(payload, "items", list, 2)
-    total = Decimal("0")
+    total = Decimal(0)
     for item in items:
         if not isinstance(item, Mapping):
-            raise ValueError(f"items must be objects, found {item!r}")
+            raise TypeError(f"items must be objects, found {item!r}")
         try:
             total += Decimal(str(item["price"])) * int(item["quantity"])
         except (KeyError, InvalidOperation, TypeError, ValueError):
@@ -99,7 +99,7 @@ def _require(payload: Payload, key: str, kind: type, version: int) -> Any:
     value = payload.get(key)
     if not isinstance(value, kind):
         found = "missing" if key not in payload else f"a {type(value).__name__}"
-        raise ValueError(
+        raise TypeError(
             f"OrderPlaced v{version} payload needs {key!r} as a {kind.__name__}, found {found}"
         )
     return value

@@ -1,0 +1,129 @@
+"""Given/when/then for the demo domain, over the in-memory stores.
+
+    scenario = Scenario()
+    await scenario.given("ord-1", placed_order())
+    result = await scenario.when(ApproveOrder(order_id="ord-1"), user="alice")
+    assert scenario.decoded(result) == [OrderApproved(approved_by="alice", notes="")]
+
+`refused` runs a command that must fail and checks that nothing was appended.
+Used by the domain's tests; handy for anyone testing projections on demo events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from ..clock import FixedClock, SeededIdFactory
+from ..commands import Command, CommandResult
+from ..errors import EventdeckError
+from ..events import DomainEvent, Metadata, RecordedEvent
+from ..memory_store import InMemoryEventStore, InMemorySnapshotStore
+from ..snapshots import SnapshotPolicy
+from . import build_bus, build_repository
+from .account import ACCOUNT_EVENTS
+from .order_events import ORDER_EVENTS, Address, OrderItem, OrderPlaced, order_total
+
+DEFAULT_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+class Scenario:
+    """A fresh in-memory system with a fixed clock and seeded ids."""
+
+    def __init__(
+        self,
+        *,
+        start: datetime = DEFAULT_START,
+        seed: int = 7,
+        snapshot_every: int = 100,
+        max_attempts: int = 8,
+        store: InMemoryEventStore | None = None,
+    ) -> None:
+        self.clock = FixedClock(start)
+        self.ids = SeededIdFactory(seed)
+        self.store = store or InMemoryEventStore()
+        self.snapshots = InMemorySnapshotStore()
+        self.repository = build_repository(
+            self.store,
+            clock=self.clock,
+            ids=self.ids,
+            snapshots=self.snapshots,
+            policy=SnapshotPolicy(snapshot_every),
+        )
+        self.registry = self.repository.registry
+        self.bus = build_bus(self.repository, max_attempts=max_attempts)
+
+    async def given(
+        self,
+        stream_id: str,
+        *events: DomainEvent,
+        user: str = "tester",
+        step: timedelta = timedelta(minutes=1),
+    ) -> list[RecordedEvent]:
+        """Append `events` to `stream_id` as history, one `step` apart (the clock moves on)."""
+        info = await self.store.stream_info(stream_id)
+        recorded: list[RecordedEvent] = []
+        for event in events:
+            new = self.registry.encode(
+                event,
+                event_id=self.ids.new_id(),
+                recorded_at=self.clock.now(),
+                metadata=Metadata(user_id=user),
+            )
+            version = (info.version if info else 0) + len(recorded)
+            recorded += await self.store.append(stream_id, stream_type_of(event), [new], version)
+            self.clock.advance(step)
+        return recorded
+
+    async def when(self, command: Command, *, user: str = "alice") -> CommandResult:
+        """Dispatch `command` through the bus as `user`."""
+        return await self.bus.dispatch(command, user_id=user)
+
+    async def refused(self, command: Command, *, user: str = "alice") -> EventdeckError:
+        """Dispatch a command that must fail; returns its error after checking nothing was written."""
+        head = await self.store.head_position()
+        try:
+            await self.bus.dispatch(command, user_id=user)
+        except EventdeckError as error:
+            assert await self.store.head_position() == head, "a refused command wrote events"
+            return error
+        raise AssertionError(f"{command.command_name} was accepted but should have been refused")
+
+    def decoded(self, result: CommandResult) -> list[DomainEvent]:
+        """The events a command wrote, as domain events."""
+        return [self.registry.decode(record) for record in result.events]
+
+    async def stream(self, stream_id: str) -> list[DomainEvent]:
+        return [self.registry.decode(r) for r in await self.store.read_stream(stream_id)]
+
+
+def stream_type_of(event: DomainEvent) -> str:
+    if isinstance(event, ORDER_EVENTS):
+        return "Order"
+    if isinstance(event, ACCOUNT_EVENTS):
+        return "Account"
+    raise TypeError(f"{event.type_name} is not a demo domain event")
+
+
+def placed_order(
+    customer_id: str = "cust-0001",
+    items: list[OrderItem] | None = None,
+    *,
+    payment_method: str = "CARD",
+    address: Address | None = None,
+) -> OrderPlaced:
+    """An `OrderPlaced` as `Order.place` would raise it (two widgets and a cable by default)."""
+    items = items or [
+        OrderItem(product_id="WIDGET-1", quantity=2, price=Decimal("9.99")),
+        OrderItem(product_id="CABLE-USB-C", quantity=1, price=Decimal("12.99")),
+    ]
+    return OrderPlaced(
+        customer_id=customer_id,
+        customer_name="Ada Lovelace",
+        customer_email="ada@example.com",
+        items=items,
+        shipping_address=address
+        or Address(street="1 Main St", city="Boston", state="MA", zip_code="02110", country="USA"),
+        total_amount=order_total(items),
+        payment_method=payment_method,
+    )
