@@ -38,7 +38,9 @@ VALID_URLS = (
     "or PostgreSQL (postgresql://user@host:5432/dbname)"
 )
 
-_PASSWORD_IN_NETLOC = re.compile(r"(?P<head>://[^/@]*?:)[^/@]*@")
+# Up to the last "@": a password may itself contain an unescaped "@" (over-hiding is safe).
+# Also for mistyped URLs ("postgres:/user:pw@host"), which must not leak either.
+_PASSWORD_IN_NETLOC = re.compile(r"^\s*(?P<head>[A-Za-z][A-Za-z0-9+.\-]*:/*[^:/@]*:).*@")
 _PASSWORD_IN_QUERY = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)[^&]*", re.IGNORECASE)
 # "scheme:" without "//" (but not a Windows drive letter): a mistyped URL, not a file name.
 _SCHEME_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
