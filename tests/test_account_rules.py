@@ -71,11 +71,11 @@ async def test_withdraw_the_whole_balance() -> None:
 
 async def test_no_overdraft() -> None:
     s = Scenario()
-    await s.given(ACC, AccountOpened(owner="Ada"), MoneyDeposited(amount=Decimal("10")))
+    await s.given(ACC, AccountOpened(owner="Ada"), MoneyDeposited(amount=Decimal(10)))
     error = await s.refused(Withdraw(account_id=ACC, amount=Decimal("12.50")))
     assert isinstance(error, InvalidTransition)
     assert str(error) == "insufficient funds in account acc-1: balance 10.00, withdrawal 12.50"
-    assert (await s.repository.load(Account, ACC)).state.balance == Decimal("10")
+    assert (await s.repository.load(Account, ACC)).state.balance == Decimal(10)
 
 
 async def test_no_withdrawal_from_an_empty_account() -> None:
@@ -99,7 +99,7 @@ async def test_balance_follows_many_movements_exactly() -> None:
 @pytest.mark.parametrize("cls", [Deposit, Withdraw])
 async def test_unknown_account_is_refused(cls: Any) -> None:
     s = Scenario()
-    error = await s.refused(cls(account_id="acc-missing", amount=Decimal("1")))
+    error = await s.refused(cls(account_id="acc-missing", amount=Decimal(1)))
     assert isinstance(error, StreamNotFound)
     assert "acc-missing" in str(error)
 
@@ -107,7 +107,7 @@ async def test_unknown_account_is_refused(cls: Any) -> None:
 async def test_an_order_is_not_an_account() -> None:
     s = Scenario()
     await s.given("ord-1", placed_order())
-    error = await s.refused(Deposit(account_id="ord-1", amount=Decimal("1")))
+    error = await s.refused(Deposit(account_id="ord-1", amount=Decimal(1)))
     assert isinstance(error, InvalidInput)
     assert "is an Order, not an Account" in str(error)
 
@@ -164,7 +164,7 @@ def test_the_aggregate_also_refuses_non_positive_amounts() -> None:
     with pytest.raises(InvalidInput, match="positive amount"):
         account.deposit(Decimal(0))
     with pytest.raises(InvalidInput, match="positive amount"):
-        account.withdraw(Decimal("-1"))
+        account.withdraw(Decimal(-1))
     with pytest.raises(InvalidInput, match="positive amount"):
         account.deposit(Decimal("NaN"))
     assert [type(e).__name__ for e, _ in account.pending] == ["AccountOpened"]

@@ -252,7 +252,8 @@ async def test_cancel_an_order_that_has_not_shipped(status: OrderStatus) -> None
     await given_order_in(s, status)
     result = await s.when(
         make_command(
-            CancelOrder, {"order_id": ORDER, "reason": "changed mind", "cancellation_type": "customer"}
+            CancelOrder,
+            {"order_id": ORDER, "reason": "changed mind", "cancellation_type": "customer"},
         ),
         user="storefront",
     )
@@ -347,7 +348,9 @@ async def test_an_account_is_not_an_order() -> None:
 
 async def test_full_life_of_an_order_through_the_bus() -> None:
     s = Scenario()
-    placed = await s.when(PlaceOrder(customer_id="c1", items=["A-1:3:2.50"], payment_method="PAYPAL"))
+    placed = await s.when(
+        PlaceOrder(customer_id="c1", items=["A-1:3:2.50"], payment_method="PAYPAL")
+    )
     order_id = placed.stream_id
     for command in (
         ApproveOrder(order_id=order_id, notes="ok"),

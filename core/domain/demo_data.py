@@ -94,11 +94,13 @@ async def seed_demo(
     runner = _Runner(store, bus, ids)
 
     total = len(steps)
-    report_every = max(1, total // 100)
+    reported = -1
     for done, step in enumerate(steps, start=1):
         clock.set(step.at)
         await runner.run(step)
-        if progress is not None and (done % report_every == 0 or done == total):
+        percent = done * 100 // total
+        if progress is not None and percent != reported:  # about every 1 %, and at the end
+            reported = percent
             progress(done, total)
 
     by_status = {status.value: 0 for status in OrderStatus}
