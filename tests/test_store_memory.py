@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from store_contract import EventStoreContract
 
 from core.memory_store import InMemoryEventStore, InMemorySnapshotStore
 from core.ports import EventStore, SnapshotStore
+from tests.store_contract import EventStoreContract
 
 
 class TestMemoryStore(EventStoreContract):

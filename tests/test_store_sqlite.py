@@ -10,15 +10,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from store_contract import (
-    T0,
-    EventStoreContract,
-    append_from_processes,
-    assert_all_process_events_present,
-    collect,
-    new_event,
-    seconds,
-)
 
 import stores.engine
 from core.errors import CorruptRecord, StoreError
@@ -32,6 +23,15 @@ from stores import (
     make_engine,
     open_stores,
     redact_url,
+)
+from tests.store_contract import (
+    T0,
+    EventStoreContract,
+    append_from_processes,
+    assert_all_process_events_present,
+    collect,
+    new_event,
+    seconds,
 )
 
 
