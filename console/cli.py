@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         code = cli.main(args=argv, prog_name="eventdeck", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        sys.exit(2)
     except click.exceptions.UsageError as exc:
         where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         fail(exc.format_message() + where, 2)

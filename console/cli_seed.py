@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -14,6 +13,7 @@ from core.errors import InvalidInput
 
 from .bootstrap import System
 from .cli import cli, current_settings, run_with_system
+from .output import short_time
 from .parsing import parse_time
 
 
@@ -76,16 +76,20 @@ def seed_command(orders: int, accounts: int, days: int, seed: int, end: str | No
             finish()
 
     summary = run_with_system(body)
-    if as_json:
-        click.echo(json.dumps(summary_dict(summary)))
-    else:
-        click.echo(f"seeded {summary_dict(summary)}")
+    click.echo(summary.model_dump_json() if as_json else describe(summary))
 
 
-def summary_dict(summary: SeedSummary) -> dict[str, object]:
-    if hasattr(summary, "model_dump"):
-        return summary.model_dump(mode="json")  # type: ignore[no-any-return]
-    return dict(vars(summary))
+def describe(summary: SeedSummary) -> str:
+    """The seed summary as two readable lines."""
+    span = ""
+    if summary.first_at and summary.last_at:
+        span = f" from {short_time(summary.first_at)} to {short_time(summary.last_at)}"
+    statuses = ", ".join(f"{status} {count}" for status, count in summary.by_status.items())
+    return (
+        f"seeded {summary.events} events{span}: {summary.orders} orders, {summary.accounts} "
+        f"accounts (legacy OrderPlaced rows: {summary.legacy_v1} v1, {summary.legacy_v2} v2)\n"
+        f"orders by status: {statuses}"
+    )
 
 
 @cli.command("demo")
