@@ -242,6 +242,15 @@ def test_bad_urls_are_one_line_store_errors_without_passwords(url: str, problem:
     assert "\n" not in message and "s3cret" not in message
 
 
+async def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 10)
+    with pytest.raises(StoreError) as caught:
+        await open_stores(str(path))
+    assert "file is not a database" in str(caught.value) and "\n" not in str(caught.value)
+    assert path.read_text().startswith("these are my notes")
+
+
 def test_a_folder_is_not_a_sqlite_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="it is a folder"):
         make_engine(str(tmp_path))
