@@ -20,16 +20,15 @@ from stores import SCHEMA_VERSION, ensure_schema, make_engine, normalise_url, op
 from stores.schema import metadata, schema_info
 from tests.store_contract import (
     EventStoreContract,
-    append_from_processes,
-    assert_all_process_events_present,
     new_event,
 )
+from tests.store_processes import append_from_processes, assert_all_process_events_present
 
 
 @pytest.fixture(scope="module")
 def pg_db_url(pg_url: str) -> Iterator[str]:
     """A database of our own on the test server, dropped at the end."""
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     server = normalise_url(pg_url)
     admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -27,12 +27,11 @@ from stores import (
 from tests.store_contract import (
     T0,
     EventStoreContract,
-    append_from_processes,
-    assert_all_process_events_present,
     collect,
     new_event,
     seconds,
 )
+from tests.store_processes import append_from_processes, assert_all_process_events_present
 
 
 class TestSqliteStore(EventStoreContract):
