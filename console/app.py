@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
 from core.errors import EventdeckError
@@ -25,7 +25,7 @@ class EventdeckApp(App[None]):
     #summary { padding: 1 2; height: auto; }
     #streams { height: 1fr; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("r", "refresh", "Refresh"),
     ]
@@ -69,8 +69,12 @@ class EventdeckApp(App[None]):
         table = self.query_one(DataTable)
         table.clear()
         for info in streams:
-            table.add_row(info.stream_id, info.stream_type, str(info.version),
-                          info.updated_at.strftime("%Y-%m-%d %H:%M"))
+            table.add_row(
+                info.stream_id,
+                info.stream_type,
+                str(info.version),
+                info.updated_at.strftime("%Y-%m-%d %H:%M"),
+            )
 
 
 def run_console(settings: Settings) -> None:

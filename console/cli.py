@@ -35,7 +35,7 @@ class Settings:
 def default_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no login name in some containers
+    except Exception:  # noqa: BLE001 - no login name in some containers
         return "operator"
 
 
@@ -47,7 +47,9 @@ def default_user() -> str:
     show_default=True,
     help="Store URL: a SQLite file path, sqlite+aiosqlite:///FILE or postgresql+asyncpg://...",
 )
-@click.option("--user", envvar="EVENTDECK_USER", default=None, help="Who you are (recorded on writes).")
+@click.option(
+    "--user", envvar="EVENTDECK_USER", default=None, help="Who you are (recorded on writes)."
+)
 @click.option("--read-only", is_flag=True, help="Refuse every write.")
 @click.version_option(package_name="eventdeck")
 @click.pass_context

@@ -47,7 +47,9 @@ def print_result(command: Command, result: CommandResult, as_json: bool) -> None
             )
         )
         return
-    click.echo(f"{command.command_name}: {result.stream_type} {result.stream_id} is now at version {result.version}")
+    click.echo(
+        f"{command.command_name}: {result.stream_type} {result.stream_id} is now at version {result.version}"
+    )
     for event in result.events:
         click.echo("  " + event_line(event))
 
@@ -57,8 +59,14 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 
 @cmd_group.command("place-order")
 @click.option("--customer", "customer_id", required=True, help="Customer id.")
-@click.option("--item", "items", multiple=True, required=True, metavar="SKU:QTY:PRICE",
-              help="An order line, e.g. WIDGET-1:2:9.99 (repeat for more).")
+@click.option(
+    "--item",
+    "items",
+    multiple=True,
+    required=True,
+    metavar="SKU:QTY:PRICE",
+    help="An order line, e.g. WIDGET-1:2:9.99 (repeat for more).",
+)
 @click.option("--order-id", help="Order id (default: a new ord-... id).")
 @click.option("--payment-method", default="CARD", show_default=True)
 @click.option("--customer-name")
@@ -69,15 +77,31 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("--zip", "zip_code")
 @click.option("--country")
 @json_option
-def place_order(items: tuple[str, ...], street: str | None, city: str | None,
-                region: str | None, zip_code: str | None, country: str | None,
-                as_json: bool, **fields: Any) -> None:
+def place_order(
+    items: tuple[str, ...],
+    street: str | None,
+    city: str | None,
+    region: str | None,
+    zip_code: str | None,
+    country: str | None,
+    as_json: bool,
+    **fields: Any,
+) -> None:
     """Place an order."""
-    address_parts = {"street": street, "city": city, "state": region, "zip_code": zip_code,
-                     "country": country}
+    address_parts = {
+        "street": street,
+        "city": city,
+        "state": region,
+        "zip_code": zip_code,
+        "country": country,
+    }
     given = {k: v for k, v in address_parts.items() if v}
     if given:
-        missing = [f"--{'zip' if k == 'zip_code' else k}" for k in ("street", "city", "zip_code", "country") if k not in given]
+        missing = [
+            f"--{'zip' if k == 'zip_code' else k}"
+            for k in ("street", "city", "zip_code", "country")
+            if k not in given
+        ]
         if missing:
             raise InvalidInput(f"incomplete shipping address: also give {', '.join(missing)}")
         fields["shipping_address"] = {"state": "", **given}
@@ -107,8 +131,13 @@ def ship_order(as_json: bool, **fields: Any) -> None:
 @cmd_group.command("cancel-order")
 @click.option("--order", "order_id", required=True)
 @click.option("--reason", required=True)
-@click.option("--type", "cancellation_type", default="ADMIN", show_default=True,
-              type=click.Choice(["CUSTOMER", "ADMIN", "SYSTEM"], case_sensitive=False))
+@click.option(
+    "--type",
+    "cancellation_type",
+    default="ADMIN",
+    show_default=True,
+    type=click.Choice(["CUSTOMER", "ADMIN", "SYSTEM"], case_sensitive=False),
+)
 @json_option
 def cancel_order(as_json: bool, cancellation_type: str, **fields: Any) -> None:
     """Cancel an order that has not shipped."""

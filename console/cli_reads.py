@@ -31,9 +31,16 @@ def optional_time(text: str | None, option: str) -> datetime | None:
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N events.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they arrive.")
 @json_option
-def events_command(stream_id: str | None, types: tuple[str, ...], since: str | None,
-                   until: str | None, from_position: int, limit: int | None, follow: bool,
-                   as_json: bool) -> None:
+def events_command(
+    stream_id: str | None,
+    types: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    from_position: int,
+    limit: int | None,
+    follow: bool,
+    as_json: bool,
+) -> None:
     """List events in position order (JSON lines with --json), payloads at the current schema."""
     since_at = optional_time(since, "--since")
     until_at = optional_time(until, "--until")
@@ -46,8 +53,12 @@ def events_command(stream_id: str | None, types: tuple[str, ...], since: str | N
             # and events appended meanwhile are picked up by the next round
             head = await system.store.head_position()
             async for record in system.store.read_all(
-                from_position=position, to_position=head, types=list(types) or None,
-                stream_id=stream_id, since=since_at, until=until_at,
+                from_position=position,
+                to_position=head,
+                types=list(types) or None,
+                stream_id=stream_id,
+                since=since_at,
+                until=until_at,
             ):
                 current = system.registry.upcast(record)
                 click.echo(json.dumps(current.to_json_dict()) if as_json else event_line(current))
@@ -68,8 +79,9 @@ def events_command(stream_id: str | None, types: tuple[str, ...], since: str | N
 @click.option("--as-of", help="The streams as they were at this ISO time.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N streams.")
 @json_option
-def streams_command(stream_type: str | None, prefix: str | None, as_of: str | None,
-                    limit: int | None, as_json: bool) -> None:
+def streams_command(
+    stream_type: str | None, prefix: str | None, as_of: str | None, limit: int | None, as_json: bool
+) -> None:
     """List streams with type, version and first and last change."""
     as_of_at = optional_time(as_of, "--as-of")
 
@@ -80,8 +92,16 @@ def streams_command(stream_type: str | None, prefix: str | None, as_of: str | No
         if as_json:
             click.echo(json.dumps([info.model_dump(mode="json") for info in infos]))
             return
-        rows = [[i.stream_id, i.stream_type, str(i.version), short_time(i.created_at),
-                 short_time(i.updated_at)] for i in infos]
+        rows = [
+            [
+                i.stream_id,
+                i.stream_type,
+                str(i.version),
+                short_time(i.created_at),
+                short_time(i.updated_at),
+            ]
+            for i in infos
+        ]
         click.echo(table(rows, ["STREAM", "TYPE", "VERSION", "CREATED", "UPDATED"]))
         click.echo(f"{len(infos)} stream(s)", err=True)
 
@@ -102,8 +122,10 @@ def state_command(stream_id: str, at: str | None, version: int | None, as_json: 
         if as_json:
             click.echo(view.model_dump_json())
             return
-        click.echo(f"{view.stream_type} {view.stream_id} at version {view.version} "
-                   f"(as of {view.as_of.isoformat()})")
+        click.echo(
+            f"{view.stream_type} {view.stream_id} at version {view.version} "
+            f"(as of {view.as_of.isoformat()})"
+        )
         width = max((len(k) for k in view.state), default=0)
         for key, value in view.state.items():
             click.echo(f"  {key.ljust(width)}  {show_value(value)}")
@@ -123,8 +145,10 @@ def history_command(stream_id: str, as_json: bool) -> None:
             click.echo(json.dumps([e.model_dump(mode="json") for e in entries]))
             return
         for entry in entries:
-            click.echo(f"v{entry.version}  {short_time(entry.recorded_at)}  {entry.type}"
-                       f"  by {entry.user_id or '-'}")
+            click.echo(
+                f"v{entry.version}  {short_time(entry.recorded_at)}  {entry.type}"
+                f"  by {entry.user_id or '-'}"
+            )
             for field, change in entry.changes.items():
                 click.echo(f"      {field}: {_short(change['from'])} -> {_short(change['to'])}")
 

@@ -41,8 +41,16 @@ def progress_reporter(label: str) -> tuple[Callable[[int, int], None] | None, Ca
     return report, finish
 
 
-async def seed_store(system: System, *, orders: int, accounts: int, days: int, seed: int,
-                     end: datetime, progress: Callable[[int, int], None] | None) -> SeedSummary:
+async def seed_store(
+    system: System,
+    *,
+    orders: int,
+    accounts: int,
+    days: int,
+    seed: int,
+    end: datetime,
+    progress: Callable[[int, int], None] | None,
+) -> SeedSummary:
     """Seed an empty store; refuses a store that already holds events."""
     system.require_writable("seed")
     head = await system.store.head_position()
@@ -51,8 +59,16 @@ async def seed_store(system: System, *, orders: int, accounts: int, days: int, s
             f"the store already holds {head} events; seed writes into an empty store "
             "(pick a new file with --db)"
         )
-    return await seed_demo(system.store, system.snapshots, orders=orders, accounts=accounts,
-                           days=days, seed=seed, end=end, progress=progress)
+    return await seed_demo(
+        system.store,
+        system.snapshots,
+        orders=orders,
+        accounts=accounts,
+        days=days,
+        seed=seed,
+        end=end,
+        progress=progress,
+    )
 
 
 @cli.command("seed")
@@ -62,16 +78,24 @@ async def seed_store(system: System, *, orders: int, accounts: int, days: int, s
 @click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same history.")
 @click.option("--end", help="ISO time the history ends at (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def seed_command(orders: int, accounts: int, days: int, seed: int, end: str | None,
-                 as_json: bool) -> None:
+def seed_command(
+    orders: int, accounts: int, days: int, seed: int, end: str | None, as_json: bool
+) -> None:
     """Write realistic demo history spread over the past N days."""
     end_at = parse_time(end, "--end") if end else None
     report, finish = progress_reporter("seeding")
 
     async def body(system: System) -> SeedSummary:
         try:
-            return await seed_store(system, orders=orders, accounts=accounts, days=days,
-                                    seed=seed, end=end_at or system.clock.now(), progress=report)
+            return await seed_store(
+                system,
+                orders=orders,
+                accounts=accounts,
+                days=days,
+                seed=seed,
+                end=end_at or system.clock.now(),
+                progress=report,
+            )
         finally:
             finish()
 
@@ -102,8 +126,15 @@ def demo_command(seed: int) -> None:
     async def body(system: System) -> None:
         if await system.store.head_position() == 0 and not system.read_only:
             try:
-                await seed_store(system, orders=200, accounts=40, days=30, seed=seed,
-                                 end=system.clock.now(), progress=report)
+                await seed_store(
+                    system,
+                    orders=200,
+                    accounts=40,
+                    days=30,
+                    seed=seed,
+                    end=system.clock.now(),
+                    progress=report,
+                )
             finally:
                 finish()
 

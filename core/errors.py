@@ -33,7 +33,9 @@ class StreamNotFound(EventdeckError):
     def __init__(self, stream_id: str, hint: str = "") -> None:
         self.stream_id = stream_id
         message = f"stream {stream_id!r} not found"
-        super().__init__(message + (f"; {hint}" if hint else "; list streams with `eventdeck streams`"))
+        super().__init__(
+            message + (f"; {hint}" if hint else "; list streams with `eventdeck streams`")
+        )
 
 
 class ConcurrencyError(EventdeckError):

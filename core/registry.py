@@ -86,7 +86,7 @@ class EventRegistry:
             return self.upcasters.lift(record.type, record.schema_version, known, dict(record.data))
         except KeyError as exc:
             raise CorruptRecord(record.position, record.stream_id, str(exc.args[0])) from None
-        except Exception as exc:  # an upcaster choked on a malformed old payload
+        except Exception as exc:  # noqa: BLE001 - an upcaster choked on a malformed old payload
             raise CorruptRecord(
                 record.position,
                 record.stream_id,

@@ -137,7 +137,9 @@ class Repository:
             return []
         expected = aggregate.base_version
         new_events = [
-            self.registry.encode(event, event_id=self.ids.new_id(), recorded_at=at, metadata=metadata)
+            self.registry.encode(
+                event, event_id=self.ids.new_id(), recorded_at=at, metadata=metadata
+            )
             for event, at in pending
         ]
         recorded = await self.store.append(

@@ -23,8 +23,9 @@ async def deposit_concurrently(url: str, senders: int, systems: int) -> None:
         async def send(i: int) -> Decimal:
             system = opened[i % systems]
             try:
-                await system.bus.dispatch(Deposit(account_id="acc-1", amount=Decimal(i + 1)),
-                                          user_id=f"sender-{i}")
+                await system.bus.dispatch(
+                    Deposit(account_id="acc-1", amount=Decimal(i + 1)), user_id=f"sender-{i}"
+                )
             except ConcurrencyError as exc:
                 assert "acc-1" in str(exc) and "attempts" in str(exc)
                 return Decimal(0)
@@ -56,8 +57,19 @@ async def test_many_tasks_on_one_stream_postgres(empty_pg: str) -> None:
 
 @pytest.mark.postgres
 def test_cli_time_travel_on_postgres(empty_pg: str) -> None:
-    run_cli(empty_pg, "seed", "--orders", "20", "--accounts", "3", "--days", "4",
-            "--end", "2026-11-01T00:00:00Z", check=True)
+    run_cli(
+        empty_pg,
+        "seed",
+        "--orders",
+        "20",
+        "--accounts",
+        "3",
+        "--days",
+        "4",
+        "--end",
+        "2026-11-01T00:00:00Z",
+        check=True,
+    )
     account = run_json(empty_pg, "streams", "--type", "Account")[0]["stream_id"]
     history = run_json(empty_pg, "history", account)
     second = history[1]

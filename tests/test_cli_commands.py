@@ -20,8 +20,20 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_order_lifecycle(db: Path) -> None:
-    placed = run_json(db, "cmd", "place-order", "--customer", "cust-1", "--item", "WIDGET-1:2:9.99",
-                      "--item", "GADGET-7:1:24.50", "--order-id", "ord-1", user="alice")
+    placed = run_json(
+        db,
+        "cmd",
+        "place-order",
+        "--customer",
+        "cust-1",
+        "--item",
+        "WIDGET-1:2:9.99",
+        "--item",
+        "GADGET-7:1:24.50",
+        "--order-id",
+        "ord-1",
+        user="alice",
+    )
     assert placed["stream_id"] == "ord-1" and placed["version"] == 1
     event = placed["events"][0]
     assert event["type"] == "OrderPlaced" and event["metadata"]["user_id"] == "alice"
@@ -65,8 +77,9 @@ def test_account_flow_and_generated_ids(db: Path) -> None:
         (["fly-to-the-moon"], "fly-to-the-moon"),
     ],
 )
-def test_malformed_input_is_one_line_and_writes_nothing(db: Path, args: list[str],
-                                                        fragment: str) -> None:
+def test_malformed_input_is_one_line_and_writes_nothing(
+    db: Path, args: list[str], fragment: str
+) -> None:
     run_json(db, "cmd", "place-order", "--customer", "c", "--item", "A:1:1", "--order-id", "ord-1")
     result = run_cli(db, "cmd", *args)
     assert_one_line_error(result, fragment)
@@ -78,18 +91,34 @@ def test_malformed_input_is_one_line_and_writes_nothing(db: Path, args: list[str
     [
         ([], ["ship-order", "--order", "ord-1", "--tracking", "T", "--carrier", "UPS"], "PENDING"),
         ([], ["deliver-order", "--order", "ord-1"], "PENDING"),
-        ([["approve-order", "--order", "ord-1"]], ["approve-order", "--order", "ord-1"], "APPROVED"),
-        ([["cancel-order", "--order", "ord-1", "--reason", "x"]],
-         ["approve-order", "--order", "ord-1"], "CANCELLED"),
-        ([["approve-order", "--order", "ord-1"],
-          ["ship-order", "--order", "ord-1", "--tracking", "T", "--carrier", "UPS"]],
-         ["cancel-order", "--order", "ord-1", "--reason", "late"], "SHIPPED"),
-        ([], ["place-order", "--customer", "c", "--item", "A:1:1", "--order-id", "ord-1"],
-         "already exists"),
+        (
+            [["approve-order", "--order", "ord-1"]],
+            ["approve-order", "--order", "ord-1"],
+            "APPROVED",
+        ),
+        (
+            [["cancel-order", "--order", "ord-1", "--reason", "x"]],
+            ["approve-order", "--order", "ord-1"],
+            "CANCELLED",
+        ),
+        (
+            [
+                ["approve-order", "--order", "ord-1"],
+                ["ship-order", "--order", "ord-1", "--tracking", "T", "--carrier", "UPS"],
+            ],
+            ["cancel-order", "--order", "ord-1", "--reason", "late"],
+            "SHIPPED",
+        ),
+        (
+            [],
+            ["place-order", "--customer", "c", "--item", "A:1:1", "--order-id", "ord-1"],
+            "already exists",
+        ),
     ],
 )
-def test_business_rules_refuse_with_one_line(db: Path, steps: list[list[str]], refused: list[str],
-                                             fragment: str) -> None:
+def test_business_rules_refuse_with_one_line(
+    db: Path, steps: list[list[str]], refused: list[str], fragment: str
+) -> None:
     run_json(db, "cmd", "place-order", "--customer", "c", "--item", "A:1:1", "--order-id", "ord-1")
     for step in steps:
         run_json(db, "cmd", *step)
@@ -101,8 +130,9 @@ def test_business_rules_refuse_with_one_line(db: Path, steps: list[list[str]], r
 def test_overdraft_refused(db: Path) -> None:
     run_json(db, "cmd", "open-account", "--owner", "Ann", "--account", "acc-1")
     run_json(db, "cmd", "deposit", "--account", "acc-1", "--amount", "10")
-    assert_one_line_error(run_cli(db, "cmd", "withdraw", "--account", "acc-1", "--amount", "12.50"),
-                          "insufficient")
+    assert_one_line_error(
+        run_cli(db, "cmd", "withdraw", "--account", "acc-1", "--amount", "12.50"), "insufficient"
+    )
     assert run_json(db, "state", "acc-1")["version"] == 2
 
 

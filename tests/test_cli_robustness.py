@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import assert_one_line_error, eventdeck_argv, run_cli, run_json, run_json_lines
+from tests.cli_helpers import (
+    assert_one_line_error,
+    eventdeck_argv,
+    run_cli,
+    run_json,
+    run_json_lines,
+)
 
 
 @pytest.fixture
@@ -25,10 +31,13 @@ def two_accounts(tmp_path: Path) -> Path:
 def corrupt(db: Path, stream_id: str, version: int, **columns: object) -> int:
     with sqlite3.connect(db) as conn:
         sets = ", ".join(f"{name} = ?" for name in columns)
-        conn.execute(f"UPDATE events SET {sets} WHERE stream_id = ? AND version = ?",
-                     [*columns.values(), stream_id, version])
-        (position,) = conn.execute("SELECT position FROM events WHERE stream_id = ? AND version = ?",
-                                   (stream_id, version)).fetchone()
+        conn.execute(
+            f"UPDATE events SET {sets} WHERE stream_id = ? AND version = ?",
+            [*columns.values(), stream_id, version],
+        )
+        (position,) = conn.execute(
+            "SELECT position FROM events WHERE stream_id = ? AND version = ?", (stream_id, version)
+        ).fetchone()
     return int(position)
 
 
@@ -46,8 +55,13 @@ def test_corrupt_row_names_position_and_stream_while_others_still_read(
 ) -> None:
     db = two_accounts
     position = corrupt(db, "acc-1", 2, **columns)
-    for args in (["events"], ["events", "--json"], ["state", "acc-1"], ["history", "acc-1"],
-                 ["cmd", "deposit", "--account", "acc-1", "--amount", "1"]):
+    for args in (
+        ["events"],
+        ["events", "--json"],
+        ["state", "acc-1"],
+        ["history", "acc-1"],
+        ["cmd", "deposit", "--account", "acc-1", "--amount", "1"],
+    ):
         result = run_cli(db, *args)
         assert result.returncode != 0, args
         last = result.stderr.strip().splitlines()
@@ -74,11 +88,26 @@ def test_events_prints_rows_before_a_corrupt_one(two_accounts: Path) -> None:
 
 def test_legacy_rows_are_never_rewritten_by_reading(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
-    run_cli(db, "seed", "--orders", "40", "--accounts", "2", "--days", "3", "--seed", "5",
-            "--end", "2026-11-01T00:00:00Z", check=True)
+    run_cli(
+        db,
+        "seed",
+        "--orders",
+        "40",
+        "--accounts",
+        "2",
+        "--days",
+        "3",
+        "--seed",
+        "5",
+        "--end",
+        "2026-11-01T00:00:00Z",
+        check=True,
+    )
     with sqlite3.connect(db) as conn:
-        before = conn.execute("SELECT position, schema_version, data FROM events "
-                              "WHERE type = 'OrderPlaced' ORDER BY position").fetchall()
+        before = conn.execute(
+            "SELECT position, schema_version, data FROM events "
+            "WHERE type = 'OrderPlaced' ORDER BY position"
+        ).fetchall()
     assert {row[1] for row in before} >= {1, 2, 3}, "the seed wrote no legacy payloads"
     shown = run_json_lines(db, "events", "--type", "OrderPlaced")
     assert {e["schema_version"] for e in shown} == {3}
@@ -87,8 +116,10 @@ def test_legacy_rows_are_never_rewritten_by_reading(tmp_path: Path) -> None:
     run_json(db, "state", stream)
     run_json(db, "history", stream)
     with sqlite3.connect(db) as conn:
-        after = conn.execute("SELECT position, schema_version, data FROM events "
-                             "WHERE type = 'OrderPlaced' ORDER BY position").fetchall()
+        after = conn.execute(
+            "SELECT position, schema_version, data FROM events "
+            "WHERE type = 'OrderPlaced' ORDER BY position"
+        ).fetchall()
     assert after == before
 
 
@@ -98,14 +129,34 @@ def test_several_processes_commanding_one_stream(tmp_path: Path) -> None:
     procs = []
     for i in range(8):
         amount = f"{i + 1}.00"
-        procs.append((amount, subprocess.Popen(
-            [*eventdeck_argv(), "--db", str(db), "--user", f"proc{i}", "cmd", "deposit",
-             "--account", "acc-1", "--amount", amount, "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        procs.append(
+            (
+                amount,
+                subprocess.Popen(
+                    [
+                        *eventdeck_argv(),
+                        "--db",
+                        str(db),
+                        "--user",
+                        f"proc{i}",
+                        "cmd",
+                        "deposit",
+                        "--account",
+                        "acc-1",
+                        "--amount",
+                        amount,
+                        "--json",
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
+        )
     succeeded = Decimal(0)
     count = 0
     for amount, proc in procs:
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
         if proc.returncode == 0:
             succeeded += Decimal(amount)
             count += 1

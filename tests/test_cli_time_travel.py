@@ -15,8 +15,21 @@ END = "2026-11-01T12:00:00+00:00"
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("seeded") / "store.db"
-    run_cli(db, "seed", "--orders", "60", "--accounts", "8", "--days", "10", "--seed", "3",
-            "--end", END, check=True)
+    run_cli(
+        db,
+        "seed",
+        "--orders",
+        "60",
+        "--accounts",
+        "8",
+        "--days",
+        "10",
+        "--seed",
+        "3",
+        "--end",
+        END,
+        check=True,
+    )
     return db
 
 
@@ -63,8 +76,18 @@ def test_events_json_in_position_order_without_gaps_at_current_schema(seeded: Pa
     placed = [e for e in events if e["type"] == "OrderPlaced"]
     assert placed and all(e["schema_version"] == 3 for e in placed)
     assert all("payment_method" in e["data"] for e in placed)
-    assert set(events[0]) == {"position", "event_id", "stream_id", "stream_type", "version",
-                              "type", "schema_version", "recorded_at", "data", "metadata"}
+    assert set(events[0]) == {
+        "position",
+        "event_id",
+        "stream_id",
+        "stream_type",
+        "version",
+        "type",
+        "schema_version",
+        "recorded_at",
+        "data",
+        "metadata",
+    }
     times = [e["recorded_at"] for e in events]
     assert times == sorted(times)
 
@@ -81,8 +104,21 @@ def test_events_filters(seeded: Path) -> None:
 
 def test_same_seed_same_history(tmp_path: Path, seeded: Path) -> None:
     again = tmp_path / "again.db"
-    run_cli(again, "seed", "--orders", "60", "--accounts", "8", "--days", "10", "--seed", "3",
-            "--end", END, check=True)
+    run_cli(
+        again,
+        "seed",
+        "--orders",
+        "60",
+        "--accounts",
+        "8",
+        "--days",
+        "10",
+        "--seed",
+        "3",
+        "--end",
+        END,
+        check=True,
+    )
     assert run_json_lines(again, "events") == run_json_lines(seeded, "events")
 
 

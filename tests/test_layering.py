@@ -19,8 +19,10 @@ def imported_modules(statement: str) -> set[str]:
     ("statement", "forbidden"),
     [
         (
-            "import core.domain, core.repository, core.commands, core.time_travel, "
-            "core.domain.demo_data",
+            (
+                "import core.domain, core.repository, core.commands, core.time_travel, "
+                "core.domain.demo_data"
+            ),
             {"sqlalchemy", "textual", "aiosqlite", "asyncpg", "stores", "console"},
         ),
         ("import stores, stores.event_store, stores.snapshot_store", {"textual", "console"}),
