@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.markup import escape
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
 from core.errors import EventdeckError
+from stores import redact_url
 
 from .bootstrap import open_system
 
@@ -52,7 +54,7 @@ class EventdeckApp(App[None]):
         try:
             system = await open_system(self.db, read_only=self.read_only)
         except EventdeckError as exc:
-            summary.update(f"[b red]Cannot open the store:[/] {exc}")
+            summary.update(f"[b red]Cannot open the store:[/] {escape(str(exc))}")
             return
         try:
             head = await system.store.head_position()
@@ -60,7 +62,7 @@ class EventdeckApp(App[None]):
         finally:
             await system.close()
         summary.update(
-            f"[b]Store[/] {self.db}   [b]events[/] {head}   "
+            f"[b]Store[/] {redact_url(self.db)}   [b]events[/] {head}   "
             f"[b]streams shown[/] {len(streams)}\n"
             "The live stream, time travel, projections and dead-letter screens arrive "
             "with the console issue; the command line already does all of it "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -29,6 +30,15 @@ class Command(BaseModel):
 
     #: The command's name on the command line (`place-order`).
     command_name: ClassVar[str]
+    #: The field naming the stream the command changes, if known before handling.
+    target_field: ClassVar[str | None] = None
+
+    def target_stream(self) -> str | None:
+        """The id of the stream this command changes, when the command names it."""
+        if self.target_field is None:
+            return None
+        value = getattr(self, self.target_field, None)
+        return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -68,11 +78,16 @@ class CommandBus:
         self,
         repository: Repository,
         handlers: dict[type[Command], Handler] | None = None,
-        max_attempts: int = 8,
+        max_attempts: int = 10,
     ) -> None:
         self.repository = repository
         self.handlers: dict[type[Command], Handler] = dict(handlers or {})
         self.max_attempts = max_attempts
+        # Commands of this process for one stream queue here instead of colliding
+        # in the store; retries then only settle conflicts with other processes.
+        self._stream_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     def register(self, command: type[Command], handler: Handler) -> None:
         self.handlers[command] = handler
@@ -96,6 +111,18 @@ class CommandBus:
             correlation_id=correlation_id or command_id,
             causation_id=causation_id or command_id,
         )
+        target = command.target_stream()
+        if target is None:
+            return await self._run(handler, command, context)
+        lock = self._stream_locks.get(target)
+        if lock is None:
+            lock = self._stream_locks[target] = asyncio.Lock()
+        async with lock:
+            return await self._run(handler, command, context)
+
+    async def _run(
+        self, handler: Handler, command: Command, context: CommandContext
+    ) -> CommandResult:
         last_conflict: ConcurrencyError | None = None
         for attempt in range(self.max_attempts):
             aggregate = await handler(command, self.repository, context)
@@ -103,8 +130,9 @@ class CommandBus:
                 events = await self.repository.save(aggregate, context.metadata())
             except ConcurrencyError as conflict:
                 last_conflict = conflict
-                # jittered backoff so competing writers stop colliding in lock-step
-                await asyncio.sleep(random.uniform(0, 0.002 * (2**attempt)))
+                # full-jitter exponential backoff, so competing processes stop
+                # colliding in lock-step
+                await asyncio.sleep(random.uniform(0, min(0.25, 0.004 * 2**attempt)))
                 continue
             return CommandResult(
                 stream_id=aggregate.id,

@@ -52,7 +52,7 @@ def build_repository(
     )
 
 
-def build_bus(repository: Repository, max_attempts: int = 8) -> CommandBus:
+def build_bus(repository: Repository, max_attempts: int = 10) -> CommandBus:
     """A command bus with every demo command's handler registered."""
     return CommandBus(repository, dict(HANDLERS), max_attempts=max_attempts)
 

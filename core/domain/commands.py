@@ -152,6 +152,7 @@ class PlaceOrder(Command):
     """Place a new order for a customer (at least one item)."""
 
     command_name: ClassVar[str] = "place-order"
+    target_field: ClassVar[str | None] = "order_id"
 
     customer_id: Annotated[str, _text("customer id"), AfterValidator(_identifier)]
     items: Annotated[list[Item], Field(min_length=1)]
@@ -178,6 +179,7 @@ class ApproveOrder(Command):
     """Approve a PENDING order."""
 
     command_name: ClassVar[str] = "approve-order"
+    target_field: ClassVar[str | None] = "order_id"
 
     order_id: OrderId
     notes: str = ""
@@ -187,6 +189,7 @@ class ShipOrder(Command):
     """Ship an APPROVED order; estimated delivery defaults to three days from now."""
 
     command_name: ClassVar[str] = "ship-order"
+    target_field: ClassVar[str | None] = "order_id"
 
     order_id: OrderId
     tracking_number: Annotated[str, _text("tracking number")]
@@ -203,6 +206,7 @@ class CancelOrder(Command):
     """Cancel an order that has not shipped."""
 
     command_name: ClassVar[str] = "cancel-order"
+    target_field: ClassVar[str | None] = "order_id"
 
     order_id: OrderId
     reason: Annotated[str, _text("reason", "say why the order is cancelled")]
@@ -222,6 +226,7 @@ class DeliverOrder(Command):
     """Mark a SHIPPED order delivered."""
 
     command_name: ClassVar[str] = "deliver-order"
+    target_field: ClassVar[str | None] = "order_id"
 
     order_id: OrderId
     signed_by: str | None = None
@@ -236,6 +241,7 @@ class OpenAccount(Command):
     """Open an account for an owner; the id is generated unless given."""
 
     command_name: ClassVar[str] = "open-account"
+    target_field: ClassVar[str | None] = "account_id"
 
     owner: Annotated[str, _text("owner", "give the owner's name")]
     account_id: Id | None = None
@@ -245,6 +251,7 @@ class Deposit(Command):
     """Pay money into an account."""
 
     command_name: ClassVar[str] = "deposit"
+    target_field: ClassVar[str | None] = "account_id"
 
     account_id: AccountId
     amount: Money
@@ -254,6 +261,7 @@ class Withdraw(Command):
     """Take money out of an account (never beyond its balance)."""
 
     command_name: ClassVar[str] = "withdraw"
+    target_field: ClassVar[str | None] = "account_id"
 
     account_id: AccountId
     amount: Money
