@@ -26,6 +26,31 @@ class ProjectionError(Exception):
     """This event cannot be applied (e.g. "order not found"): it becomes a dead letter."""
 
 
+class _AllEventTypes(frozenset[str]):
+    """`handles` of a projection that sees every event type: contains any name."""
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str)
+
+    def __repr__(self) -> str:
+        return "ALL_EVENT_TYPES"
+
+    def __reduce__(self) -> str:
+        return "ALL_EVENT_TYPES"  # unpickles as this same object
+
+
+#: `handles = ALL_EVENT_TYPES` makes a projection see every event, of any type, also
+#: ones this process cannot decode (e.g. an audit log). `type in handles` is always
+#: true; the set iterates as empty, so never build a read filter from its members:
+#: test `handles_every_type(projection)` first (an empty type filter reads everything).
+ALL_EVENT_TYPES: frozenset[str] = _AllEventTypes()
+
+
+def handles_every_type(projection: Projection | type[Projection]) -> bool:
+    """Whether a projection declared `handles = ALL_EVENT_TYPES`."""
+    return projection.handles is ALL_EVENT_TYPES
+
+
 class View(Protocol):
     """The documents of one read model, as a projection handler sees them."""
 
@@ -48,6 +73,7 @@ class Projection:
     #: Stable name: the checkpoint's and the read model's (`order-summary`).
     name: ClassVar[str]
     #: Event type names this projection handles; others only advance its checkpoint.
+    #: `ALL_EVENT_TYPES` for every type.
     handles: ClassVar[frozenset[str]]
     #: Bump when `apply` changes meaning: the stored read model must be rebuilt.
     version: ClassVar[int] = 1
