@@ -382,7 +382,8 @@ async def test_full_life_of_an_order_through_the_bus() -> None:
 def test_every_command_is_registered_by_name() -> None:
     assert sorted(COMMANDS) == sorted(
         ["place-order", "approve-order", "ship-order", "cancel-order", "deliver-order",
-         "open-account", "deposit", "withdraw"]
+         "open-account", "deposit", "withdraw", "reserve-inventory", "release-inventory",
+         "process-payment"]
     )  # fmt: skip
     for name, cls in COMMANDS.items():
         assert cls.command_name == name

@@ -220,5 +220,6 @@ async def test_malformed_payloads_are_corrupt_records(
 def test_registry_knows_every_demo_event() -> None:
     assert build_registry().type_names() == sorted(
         ["OrderPlaced", "OrderApproved", "OrderShipped", "OrderCancelled", "OrderDelivered",
-         "AccountOpened", "MoneyDeposited", "MoneyWithdrawn"]
+         "AccountOpened", "MoneyDeposited", "MoneyWithdrawn", "InventoryReserved",
+         "InventoryReleased", "PaymentProcessed", "PaymentFailed"]
     )  # fmt: skip

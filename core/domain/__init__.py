@@ -1,4 +1,5 @@
-"""The demo domain: orders and accounts from the write-up, their commands and upcasters.
+"""The demo domain: orders, accounts, inventory and payments from the write-up, their
+commands and upcasters (projections in `projections`, the saga in `fulfilment_saga`).
 
 `build_registry()` knows every event and upcaster; `AGGREGATES`, `COMMANDS` and
 `HANDLERS` describe the domain to the repository, the command line and the bus.
@@ -16,12 +17,16 @@ from ..snapshots import SnapshotPolicy
 from .account import ACCOUNT_EVENTS, Account
 from .commands import ALL_COMMANDS
 from .handlers import HANDLERS as _HANDLERS
+from .inventory import INVENTORY_EVENTS, Inventory
 from .order import Order
 from .order_events import ORDER_EVENTS, OrderPlaced
+from .payment import PAYMENT_EVENTS, Payment
 from .upcasters import ORDER_PLACED_UPCASTERS
 
 #: Aggregate classes by stream type.
-AGGREGATES: dict[str, type[Aggregate]] = {"Order": Order, "Account": Account}
+AGGREGATES: dict[str, type[Aggregate]] = {
+    cls.stream_type: cls for cls in (Order, Account, Inventory, Payment)
+}
 
 #: Command classes by their command-line name (`place-order`, ...).
 COMMANDS: dict[str, type[Command]] = {cls.command_name: cls for cls in ALL_COMMANDS}
@@ -33,7 +38,7 @@ HANDLERS: dict[type[Command], Handler] = dict(_HANDLERS)
 def build_registry() -> EventRegistry:
     """A registry of every demo event, with OrderPlaced's v1 -> v2 -> v3 upcasters."""
     registry = EventRegistry()
-    for cls in ORDER_EVENTS + ACCOUNT_EVENTS:
+    for cls in ORDER_EVENTS + ACCOUNT_EVENTS + INVENTORY_EVENTS + PAYMENT_EVENTS:
         registry.register(cls, ORDER_PLACED_UPCASTERS if cls is OrderPlaced else None)
     return registry
 
@@ -62,7 +67,9 @@ __all__ = [
     "COMMANDS",
     "HANDLERS",
     "Account",
+    "Inventory",
     "Order",
+    "Payment",
     "build_bus",
     "build_registry",
     "build_repository",

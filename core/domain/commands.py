@@ -17,7 +17,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 from ..clock import ensure_utc
 from ..commands import Command
 from ..errors import InvalidInput
+from .inventory import ReservedItem, inventory_stream_id
 from .order_events import Address, CancellationType, OrderItem
+from .payment import payment_stream_id
 
 ITEM_FORM = "write items as SKU:QTY:PRICE, e.g. WIDGET-1:2:9.99"
 #: Upper bound on one amount or price: keeps Decimal arithmetic exact.
@@ -267,6 +269,87 @@ class Withdraw(Command):
     amount: Money
 
 
+def parse_amount_or_zero(value: Any, what: str = "amount") -> Decimal:
+    """Like `parse_money`, but 0 is allowed (a legacy order without recorded prices)."""
+    if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool):
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            number = None  # parse_money words the error
+        if number is not None and number.is_finite():
+            if number == 0:
+                return Decimal("0.00")
+            if number < 0:
+                raise ValueError(f"{what} must be 0 or more, not {value}")
+    return parse_money(value, what)
+
+
+def _coerce_reserved_item(value: Any) -> ReservedItem:
+    """A reserved item from `SKU:QTY` (or `SKU:QTY:PRICE`, price ignored) text, a mapping
+    or an order item."""
+    if isinstance(value, (OrderItem, ReservedItem)):
+        value = value.model_dump()
+    if isinstance(value, str):
+        parts = value.strip().split(":")
+        if len(parts) not in (2, 3):
+            raise ValueError(f"bad item {value!r}: write items as SKU:QTY, e.g. WIDGET-1:2")
+        value = {"product_id": parts[0], "quantity": parts[1]}
+    if not isinstance(value, dict):
+        raise ValueError("an item must be SKU:QTY text or an object")  # noqa: TRY004
+    unknown = set(value) - {"product_id", "quantity", "price"}
+    if unknown:
+        raise ValueError(f"unknown item field(s) {', '.join(sorted(unknown))}")
+    return ReservedItem(
+        product_id=_sku(value.get("product_id")), quantity=_quantity(value.get("quantity"))
+    )
+
+
+AmountOrZero = Annotated[Decimal, BeforeValidator(parse_amount_or_zero)]
+ReservedLine = Annotated[ReservedItem, BeforeValidator(_coerce_reserved_item)]
+
+
+class ReserveInventory(Command):
+    """Hold back stock for an order's items (stream `inv-<order id>`)."""
+
+    command_name: ClassVar[str] = "reserve-inventory"
+    #: The stream is derived from the order id: see `target_stream`.
+    target_field: ClassVar[str | None] = "order_id"
+
+    order_id: OrderId
+    items: Annotated[list[ReservedLine], Field(min_length=1)]
+
+    def target_stream(self) -> str:
+        return inventory_stream_id(self.order_id)
+
+
+class ReleaseInventory(Command):
+    """Give back the stock reserved for an order."""
+
+    command_name: ClassVar[str] = "release-inventory"
+    target_field: ClassVar[str | None] = "order_id"
+
+    order_id: OrderId
+    reason: Annotated[str, _text("reason", "say why the stock is released")] = "released on request"
+
+    def target_stream(self) -> str:
+        return inventory_stream_id(self.order_id)
+
+
+class ProcessPayment(Command):
+    """Take the money for an order (stream `pay-<order id>`); may record a failure."""
+
+    command_name: ClassVar[str] = "process-payment"
+    target_field: ClassVar[str | None] = "order_id"
+
+    order_id: OrderId
+    amount: AmountOrZero
+    method: Annotated[str, _text("payment method", "e.g. CARD or PAYPAL")]
+    customer_id: Annotated[str, _text("customer id"), AfterValidator(_identifier)]
+
+    def target_stream(self) -> str:
+        return payment_stream_id(self.order_id)
+
+
 ALL_COMMANDS: tuple[type[Command], ...] = (
     PlaceOrder,
     ApproveOrder,
@@ -276,4 +359,7 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     OpenAccount,
     Deposit,
     Withdraw,
+    ReserveInventory,
+    ReleaseInventory,
+    ProcessPayment,
 )

@@ -25,10 +25,15 @@ from .commands import (
     Deposit,
     OpenAccount,
     PlaceOrder,
+    ProcessPayment,
+    ReleaseInventory,
+    ReserveInventory,
     ShipOrder,
     Withdraw,
 )
+from .inventory import Inventory
 from .order import Order
+from .payment import Payment
 
 #: How far ahead a shipment's estimated delivery is when the command gives none.
 DEFAULT_DELIVERY_DAYS = 3
@@ -129,6 +134,40 @@ async def withdraw(command: Withdraw, repository: Repository, context: CommandCo
     return account
 
 
+async def _inventory(repository: Repository, stream_id: str) -> Inventory:
+    if await repository.exists(stream_id):
+        return await repository.load(Inventory, stream_id)
+    return Inventory(stream_id, repository.clock)
+
+
+async def reserve_inventory(
+    command: ReserveInventory, repository: Repository, context: CommandContext
+) -> Aggregate:
+    inventory = await _inventory(repository, command.target_stream())
+    inventory.reserve(command.order_id, command.items)
+    return inventory
+
+
+async def release_inventory(
+    command: ReleaseInventory, repository: Repository, context: CommandContext
+) -> Aggregate:
+    inventory = await _inventory(repository, command.target_stream())
+    inventory.release(command.order_id, command.reason)
+    return inventory
+
+
+async def process_payment(
+    command: ProcessPayment, repository: Repository, context: CommandContext
+) -> Aggregate:
+    stream_id = command.target_stream()
+    if await repository.exists(stream_id):
+        payment = await repository.load(Payment, stream_id)
+    else:
+        payment = Payment(stream_id, repository.clock)
+    payment.process(command.order_id, command.amount, command.method, command.customer_id)
+    return payment
+
+
 #: Each command class's handler, for the command bus.
 HANDLERS: dict[type[Command], Handler] = {
     PlaceOrder: cast(Handler, place_order),
@@ -139,4 +178,7 @@ HANDLERS: dict[type[Command], Handler] = {
     OpenAccount: cast(Handler, open_account),
     Deposit: cast(Handler, deposit),
     Withdraw: cast(Handler, withdraw),
+    ReserveInventory: cast(Handler, reserve_inventory),
+    ReleaseInventory: cast(Handler, release_inventory),
+    ProcessPayment: cast(Handler, process_payment),
 }

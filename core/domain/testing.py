@@ -7,22 +7,32 @@
 
 `refused` runs a command that must fail and checks that nothing was appended.
 Used by the domain's tests; handy for anyone testing projections on demo events.
+
+`DictView` is a read model in a dict; `SagaDriver` runs a saga over a store the
+way the projection runner does (position order, its own commands included), with
+`DirectSagaContext` sending its commands through a real command bus.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from ..clock import FixedClock, SeededIdFactory
-from ..commands import Command, CommandResult
+from ..commands import Command, CommandBus, CommandResult
 from ..errors import EventdeckError
 from ..events import DomainEvent, Metadata, RecordedEvent
 from ..memory_store import InMemoryEventStore, InMemorySnapshotStore
+from ..ports import EventStore
+from ..projections import Document, Saga
+from ..registry import EventRegistry
 from ..snapshots import SnapshotPolicy
 from . import build_bus, build_repository
 from .account import ACCOUNT_EVENTS
+from .inventory import INVENTORY_EVENTS
 from .order_events import ORDER_EVENTS, Address, OrderItem, OrderPlaced, order_total
+from .payment import PAYMENT_EVENTS
 
 DEFAULT_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
@@ -102,6 +112,10 @@ def stream_type_of(event: DomainEvent) -> str:
         return "Order"
     if isinstance(event, ACCOUNT_EVENTS):
         return "Account"
+    if isinstance(event, INVENTORY_EVENTS):
+        return "Inventory"
+    if isinstance(event, PAYMENT_EVENTS):
+        return "Payment"
     raise TypeError(f"{event.type_name} is not a demo domain event")
 
 
@@ -127,3 +141,90 @@ def placed_order(
         total_amount=order_total(items),
         payment_method=payment_method,
     )
+
+
+class DictView:
+    """A read model in a dict. `put` insists on JSON-able documents (it stores a JSON
+    round trip) and `get` hands out copies, like the runner's views."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Document] = {}
+
+    async def get(self, key: str) -> Document | None:
+        document = self.documents.get(key)
+        return None if document is None else json.loads(json.dumps(document))
+
+    def put(self, key: str, document: Document) -> None:
+        self.documents[key] = json.loads(json.dumps(document))
+
+    def delete(self, key: str) -> None:
+        self.documents.pop(key, None)
+
+
+class DirectSagaContext:
+    """`SagaContext` over a command bus: sends as `user` with the trigger's correlation id
+    and event id as causation id; None when the target stream already holds an event
+    caused by that trigger (the runner's at-most-once rule)."""
+
+    def __init__(self, bus: CommandBus, store: EventStore, user: str = "SYSTEM") -> None:
+        self.bus = bus
+        self.store = store
+        self.user = user
+        #: (command, outcome) of every send: "sent", "already sent" or the error's class name.
+        self.sent: list[tuple[Command, str]] = []
+
+    async def send(self, command: Command, *, caused_by: RecordedEvent) -> CommandResult | None:
+        target = command.target_stream()
+        if target is not None:
+            for event in await self.store.read_stream(target):
+                if event.metadata.causation_id == caused_by.event_id:
+                    self.sent.append((command, "already sent"))
+                    return None
+        try:
+            result = await self.bus.dispatch(
+                command,
+                user_id=self.user,
+                correlation_id=caused_by.metadata.correlation_id or caused_by.event_id,
+                causation_id=caused_by.event_id,
+            )
+        except Exception as error:
+            self.sent.append((command, type(error).__name__))
+            raise
+        self.sent.append((command, "sent"))
+        return result
+
+
+class SagaDriver:
+    """Runs `saga` over `store` from a checkpoint, in position order, like the runner:
+    a failing event leaves the view untouched and stops the catch-up."""
+
+    def __init__(
+        self, saga: Saga, store: EventStore, bus: CommandBus, registry: EventRegistry
+    ) -> None:
+        self.saga = saga
+        self.store = store
+        self.registry = registry
+        self.view = DictView()
+        self.context = DirectSagaContext(bus, store)
+        self.checkpoint = 0
+
+    async def catch_up(self) -> int:
+        """React to every event after the checkpoint, including those the saga's own
+        commands write, until none are left; returns how many events were read."""
+        read = 0
+        while self.checkpoint < await self.store.head_position():
+            async for record in self.store.read_all(from_position=self.checkpoint + 1):
+                if record.type in self.saga.handles:
+                    await self.react(record)
+                self.checkpoint = record.position
+                read += 1
+        return read
+
+    async def react(self, record: RecordedEvent) -> None:
+        """React to one event; on an error the view is as it was before."""
+        before = dict(self.view.documents)
+        try:
+            await self.saga.react(self.registry.decode(record), record, self.view, self.context)
+        except BaseException:
+            self.view.documents = before
+            raise
