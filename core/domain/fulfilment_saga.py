@@ -6,6 +6,7 @@
     OrderApproved (ours)                                    APPROVED
     PaymentFailed      -> ReleaseInventory, CancelOrder     COMPENSATED
     OrderCancelled (ours)                                   CANCELLED
+    a refusal, or the order approved/cancelled by others    STOPPED
 
 Its state is one document per order in its view (key: the order id): the order
 facts it needs, `status`, `reason`, what it has seen of the order, the stock and
@@ -13,9 +14,10 @@ the payment, and every command it sent (`steps`).
 
 Operators may act while it runs. A command the domain refuses (InvalidTransition,
 say ApproveOrder for an order cancelled meanwhile) stops the saga — `STOPPED`
-with the refusal as `reason` — instead of failing. An order approved by someone
-else stops it too. An order cancelled by someone else has its reserved stock
-released (`COMPENSATED`, at once or as soon as the reservation is seen).
+with the refusal as `reason` — instead of failing; so does an order approved or
+cancelled by someone else before the saga is done. Stock the saga reserved for
+an order that ends up cancelled by someone else is released (at once, or as soon
+as the reservation is seen); `inventory` says what became of it.
 
 Every command goes through `SagaContext.send(command, caused_by=record)`, which
 returns None when that command was already written before a restart: the saga
@@ -25,10 +27,12 @@ then carries on as if it had just sent it, so nothing is ever sent twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
+from ..clock import ensure_utc
 from ..commands import Command
 from ..errors import InvalidTransition
 from ..events import DomainEvent, RecordedEvent
@@ -37,7 +41,6 @@ from .commands import ApproveOrder, CancelOrder, ProcessPayment, ReleaseInventor
 from .inventory import InventoryReleased, InventoryReserved, ReservedItem
 from .order_events import CancellationType, OrderApproved, OrderCancelled, OrderPlaced
 from .payment import PaymentFailed, PaymentProcessed
-from .projections.documents import iso
 
 APPROVAL_NOTES = "automatic approval after payment"
 
@@ -49,7 +52,7 @@ class SagaStatus(StrEnum):
     INVENTORY_RESERVED = "INVENTORY_RESERVED"  # stock held, payment requested
     PAID = "PAID"  # payment taken, approval requested
     APPROVED = "APPROVED"  # the order was approved by the saga: done
-    COMPENSATED = "COMPENSATED"  # stock given back (payment failed or order cancelled)
+    COMPENSATED = "COMPENSATED"  # payment failed: stock given back, cancellation sent
     CANCELLED = "CANCELLED"  # the saga cancelled the order after a failed payment: done
     STOPPED = "STOPPED"  # someone else decided (see `reason`); the saga does no more
 
@@ -162,6 +165,8 @@ class FulfilmentSaga(Saga):
             return
         reason = f"payment failed: {event.reason}"
         await self._release(step, reason)
+        state["status"] = SagaStatus.COMPENSATED.value
+        state["reason"] = reason
         cancel = CancelOrder(
             order_id=state["order_id"],
             reason=reason,
@@ -190,17 +195,16 @@ class FulfilmentSaga(Saga):
                 state["status"] = SagaStatus.CANCELLED.value
             return
         reason = f"order cancelled by {event.cancelled_by}: {event.reason}"
+        if state["status"] in IN_PROGRESS:
+            step.stop(reason)
         if state["inventory"] == RESERVED:
             await self._release(step, reason)
-        elif state["status"] in IN_PROGRESS:
-            step.stop(reason)  # the stock is released once its reservation is seen
+        # else: not reserved yet; released when the reservation is seen
 
     async def _release(self, step: _Step, reason: str) -> None:
         state = step.state
         if await step.send(ReleaseInventory(order_id=state["order_id"], reason=reason)):
             state["inventory"] = RELEASED
-        state["status"] = SagaStatus.COMPENSATED.value
-        state["reason"] = reason
 
 
 class _Step:
@@ -239,6 +243,11 @@ class _Step:
     def stop(self, reason: str) -> None:
         self.state["status"] = SagaStatus.STOPPED.value
         self.state["reason"] = reason
+
+
+def iso(when: datetime) -> str:
+    """An aware UTC time as ISO 8601, as the demo read models write times."""
+    return ensure_utc(when).isoformat()
 
 
 def _order_id(event: DomainEvent, record: RecordedEvent) -> str:

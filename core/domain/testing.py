@@ -220,6 +220,17 @@ class SagaDriver:
                 read += 1
         return read
 
+    async def next(self) -> RecordedEvent | None:
+        """Read only the next event after the checkpoint (None at the head)."""
+        async for record in self.store.read_all(
+            from_position=self.checkpoint + 1, to_position=self.checkpoint + 1
+        ):
+            if record.type in self.saga.handles:
+                await self.react(record)
+            self.checkpoint = record.position
+            return record
+        return None
+
     async def react(self, record: RecordedEvent) -> None:
         """React to one event; on an error the view is as it was before."""
         before = dict(self.view.documents)
