@@ -76,7 +76,8 @@ PRODUCTS = tuple(
     )
 )
 
-PAYMENT_METHODS = ("CARD", "CARD", "CARD", "PAYPAL", "BANK_TRANSFER", "GIFT_CARD")
+#: What customers pay with; PREPAID_CARD is always declined (`payment.DECLINED_METHODS`).
+PAYMENT_METHODS = ("CARD", "CARD", "CARD", "PAYPAL", "BANK_TRANSFER", "GIFT_CARD", "PREPAID_CARD")
 CARRIERS = ("UPS", "FedEx", "DHL", "USPS")
 OPERATORS = ("alice", "bob", "carol")
 APPROVAL_NOTES = (
@@ -87,8 +88,10 @@ CANCEL_REASONS = {
     "CUSTOMER": ("changed my mind", "found a better price", "ordered by mistake",
                  "delivery too slow"),
     "ADMIN": ("duplicate order", "customer asked by phone", "address could not be verified"),
-    "SYSTEM": ("payment declined", "fraud check failed", "item out of stock"),
+    "SYSTEM": ("fraud check failed", "item out of stock", "address undeliverable"),
 }  # fmt: skip
+#: Who wrote the poison rows: an old importer that wrote straight to the store.
+IMPORTER = "legacy-importer"
 ACCOUNT_OWNERS_EXTRA = (
     "Acme Supplies Ltd", "Northwind Traders", "Blue Harbor Cafe", "Riverside Bakery",
     "Summit Outdoor Co", "Pixel & Press Studio",
