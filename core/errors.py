@@ -114,3 +114,37 @@ class ReadOnlyError(EventdeckError):
     """A write was attempted on a store opened read-only."""
 
     exit_code = 8
+
+
+class UnknownProjection(InvalidInput):
+    """A projection, saga or view name that this eventdeck does not know."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        super().__init__(
+            f"unknown projection {name!r}; known: {', '.join(sorted(known)) or 'none'} "
+            "(list them with `eventdeck projections`)"
+        )
+
+
+class DeadLetterNotFound(EventdeckError):
+    """No dead letter has the given id."""
+
+    exit_code = 4
+
+    def __init__(self, dead_letter_id: int) -> None:
+        self.dead_letter_id = dead_letter_id
+        super().__init__(f"dead letter {dead_letter_id} not found; list them with `eventdeck dlq`")
+
+
+class StaleCheckpoint(EventdeckError):
+    """A checkpoint moved since it was read (another worker, a rebuild or an operator
+    committed first); nothing was written. The runner re-reads it and goes on."""
+
+    exit_code = 5
+
+
+class RebuildInProgress(EventdeckError):
+    """Another process is rebuilding this projection right now."""
+
+    exit_code = 5

@@ -51,6 +51,17 @@ def handles_every_type(projection: Projection | type[Projection]) -> bool:
     return projection.handles is ALL_EVENT_TYPES
 
 
+class UndecodedEvent(DomainEvent):
+    """What a projection with `handles = ALL_EVENT_TYPES` is given for a stored row this
+    process cannot decode (unknown type, newer schema, payload not matching its class):
+    the row itself is `record` (payload as stored in `record.data`). Projections that
+    name their types get a dead letter for such a row instead."""
+
+    type_name: ClassVar[str] = "(undecoded)"
+    type: str
+    problem: str
+
+
 class View(Protocol):
     """The documents of one read model, as a projection handler sees them."""
 

@@ -1,0 +1,196 @@
+"""One batch of one projection (or saga) generation: read, apply, commit atomically.
+
+Reads the events after the checkpoint (only the types the processor handles),
+prefetches the documents they need in one query, applies each on its own
+overlay (events of blocked streams are parked, failures become dead letters),
+then commits documents, dead letters, parked events and the new checkpoint in
+one transaction with a compare-and-set on the checkpoint it started from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .checkpoints import Checkpoint
+from .clock import Clock
+from .dead_letters import NewDeadLetter, ParkedEvent, describe_failure
+from .errors import StoredRecordError
+from .event_applier import EventApplier
+from .events import RecordedEvent
+from .ports import EventStore
+from .projection_store import BatchCommit, Cursor, ProjectionStore
+from .projections import handles_every_type
+from .read_models import DocumentCache
+from .throughput import RateMeter
+
+#: Stored as the event type of a row whose columns cannot even be read.
+UNREADABLE_TYPE = "(unreadable)"
+
+
+@dataclass
+class BatchResult:
+    """What one committed batch did."""
+
+    checkpoint: Checkpoint
+    #: Events read for the processor (applied + dead-lettered + parked).
+    events: int = 0
+    applied: int = 0
+    parked: int = 0
+    dead_letters: list[NewDeadLetter] = field(default_factory=list)
+    #: Positions the checkpoint moved (events of other types included).
+    advanced: int = 0
+
+
+class BatchProcessor:
+    """Processes and commits batches for one processor."""
+
+    def __init__(
+        self,
+        applier: EventApplier,
+        events: EventStore,
+        store: ProjectionStore,
+        clock: Clock,
+        batch_size: int,
+    ) -> None:
+        processor = applier.processor
+        self.name = processor.name
+        self._applier = applier
+        self._events = events
+        self._store = store
+        self._clock = clock
+        self._batch_size = max(batch_size, 1)
+        self._types: list[str] | None = (
+            None if handles_every_type(processor) else sorted(processor.handles)
+        )
+
+    async def run(
+        self,
+        cursor: Cursor,
+        head: int,
+        *,
+        owner: str | None,
+        lease_expires_at: datetime | None,
+        meter: RateMeter | None = None,
+    ) -> BatchResult:
+        """Process the events after the cursor's position up to at most `head` and commit."""
+        checkpoint = cursor.checkpoint
+        records, unreadable = await self._read(checkpoint.position, head)
+        if unreadable is not None:
+            position = unreadable.position
+        elif len(records) >= self._batch_size:
+            position = records[-1].position
+        else:
+            position = head
+        generation = checkpoint.generation
+        cache = DocumentCache(lambda keys: self._store.get_documents(self.name, generation, keys))
+        result = BatchResult(checkpoint=checkpoint, events=len(records))
+        parked = await self._apply(records, set(cursor.blocked_streams), cache, result)
+        if unreadable is not None:
+            result.events += 1
+            if unreadable.stream_id in cursor.blocked_streams or any(
+                dl.stream_id == unreadable.stream_id for dl in result.dead_letters
+            ):
+                parked.append(
+                    ParkedEvent(
+                        position=unreadable.position,
+                        event_id=unreadable.event_id,
+                        stream_id=unreadable.stream_id,
+                        event_type=unreadable.event_type,
+                        parked_at=unreadable.failed_at,
+                    )
+                )
+            else:
+                result.dead_letters.append(unreadable)
+        result.parked = len(parked)
+        now = self._clock.now()
+        batch = BatchCommit(
+            name=self.name,
+            generation=generation,
+            expected_position=checkpoint.position,
+            expected_revision=checkpoint.revision,
+            position=position,
+            now=now,
+            last_event_at=records[-1].recorded_at if records else checkpoint.last_event_at,
+            owner=owner,
+            lease_expires_at=lease_expires_at,
+            events_per_second=meter.observe(position) if meter is not None else None,
+            upserts=cache.upserts(),
+            deletes=cache.deletes(),
+            new_dead_letters=result.dead_letters,
+            parked=parked,
+        )
+        result.checkpoint = await self._store.commit(batch)
+        result.advanced = position - checkpoint.position
+        return result
+
+    async def _apply(
+        self,
+        records: list[RecordedEvent],
+        blocked: set[str],
+        cache: DocumentCache,
+        result: BatchResult,
+    ) -> list[ParkedEvent]:
+        applier = self._applier
+        decoded = [applier.decode(record) for record in records]
+        keys: set[str] = set()
+        for record, event in zip(records, decoded, strict=True):
+            if record.stream_id not in blocked:
+                keys.update(applier.prefetch_keys(event, record))
+        await cache.prefetch(keys)
+        parked: list[ParkedEvent] = []
+        now = self._clock.now()
+        for record, event in zip(records, decoded, strict=True):
+            if record.stream_id in blocked:
+                parked.append(ParkedEvent.of(record, now))
+                continue
+            dead = await applier.apply(record, event, cache)
+            if dead is None:
+                result.applied += 1
+            else:
+                result.dead_letters.append(dead)
+                blocked.add(record.stream_id)
+        return parked
+
+    async def _read(
+        self, after: int, head: int
+    ) -> tuple[list[RecordedEvent], NewDeadLetter | None]:
+        """The batch's events; a row the store cannot read ends the batch as a dead letter."""
+        records: list[RecordedEvent] = []
+        if self._types is not None and not self._types:
+            return records, None
+        stream = self._events.read_all(
+            from_position=after + 1,
+            to_position=head,
+            types=self._types,
+            page_size=self._batch_size,
+        )
+        try:
+            async for record in stream:
+                records.append(record)
+                if len(records) >= self._batch_size:
+                    break
+        except StoredRecordError as exc:
+            if exc.position is None:
+                raise
+            return records, _unreadable(exc, self._clock.now())
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
+        return records, None
+
+
+def _unreadable(exc: StoredRecordError, now: datetime) -> NewDeadLetter:
+    error, trace = describe_failure(exc)
+    assert exc.position is not None
+    return NewDeadLetter(
+        position=exc.position,
+        event_id="",
+        stream_id=exc.stream_id,
+        event_type=UNREADABLE_TYPE,
+        error=error,
+        traceback=trace,
+        attempts=1,
+        failed_at=now,
+    )

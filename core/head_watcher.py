@@ -1,0 +1,98 @@
+"""Knowing when new events arrive: one shared poll of the head position per process.
+
+On SQLite the head is polled cheaply (`SELECT max(position)`, every 200 ms by
+default). On PostgreSQL a `WakeupSource` (LISTEN/NOTIFY, stores/notifications.py)
+wakes the poller as soon as an append commits, and polling every few seconds
+stays as the fallback if notifications are lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from .errors import StoreError
+from .ports import EventStore
+
+log = logging.getLogger(__name__)
+
+
+class WakeupSource(Protocol):
+    """Tells that events were probably appended (no payload is trusted)."""
+
+    async def wait(self, timeout: float) -> bool:
+        """Return True when woken, False after `timeout` seconds."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class HeadWatcher:
+    """Tracks the head position; live runners wait on it for new events."""
+
+    def __init__(
+        self,
+        events: EventStore,
+        *,
+        poll_interval: float = 0.2,
+        wakeups: WakeupSource | None = None,
+        notified_poll_interval: float = 2.0,
+    ) -> None:
+        self._events = events
+        self._interval = notified_poll_interval if wakeups is not None else poll_interval
+        self._wakeups = wakeups
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.head = 0
+
+    async def start(self) -> None:
+        self.head = await self._events.head_position()
+        self._task = asyncio.create_task(self._poll(), name="eventdeck-head-watcher")
+
+    async def _poll(self) -> None:
+        while not self._closed:
+            if self._wakeups is not None:
+                try:
+                    await self._wakeups.wait(self._interval)
+                except Exception as exc:  # noqa: BLE001 - notifications failing: keep polling
+                    log.warning("event notifications failed (%s); polling instead", exc)
+                    self._wakeups = None
+                    await asyncio.sleep(self._interval)
+            else:
+                await asyncio.sleep(self._interval)
+            try:
+                head = await self._events.head_position()
+            except StoreError as exc:
+                log.warning("cannot read the head position (%s); retrying", exc)
+                continue
+            if head != self.head:
+                self.head = head
+                async with self._changed:
+                    self._changed.notify_all()
+
+    async def wait_beyond(self, position: int, timeout: float) -> int:
+        """Wait until the head passes `position` (or `timeout`, or close); the head."""
+        if self.head > position or self._closed:
+            return self.head
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self.head > position or self._closed),
+                    timeout,
+                )
+        return self.head
+
+    async def close(self) -> None:
+        """Stop polling and wake every waiter."""
+        self._closed = True
+        async with self._changed:
+            self._changed.notify_all()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._wakeups is not None:
+            await self._wakeups.close()

@@ -1,0 +1,128 @@
+"""The operator audit trail: every retry, skip, rebuild, pause and resume is an event.
+
+They go to stream `projection-<name>` (stream type "Operator") with the
+operator's user id in the metadata, so the audit trail is part of the event
+log (and the audit-log projection can show it). Register them with
+`register_operator_events` in every registry that reads the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import ClassVar
+
+from .clock import Clock, IdFactory
+from .errors import ConcurrencyError
+from .events import DomainEvent, Metadata, RecordedEvent
+from .ports import EventStore
+from .registry import EventRegistry
+
+OPERATOR_STREAM_TYPE = "Operator"
+
+
+def operator_stream(projection: str) -> str:
+    """The stream of the operator actions on one projection."""
+    return f"projection-{projection}"
+
+
+class ProjectionPaused(DomainEvent):
+    type_name: ClassVar[str] = "ProjectionPaused"
+    projection: str
+
+
+class ProjectionResumed(DomainEvent):
+    type_name: ClassVar[str] = "ProjectionResumed"
+    projection: str
+
+
+class ProjectionRebuildStarted(DomainEvent):
+    type_name: ClassVar[str] = "ProjectionRebuildStarted"
+    projection: str
+    generation: int
+    from_time: datetime | None = None
+    from_position: int = 1
+
+
+class ProjectionRebuilt(DomainEvent):
+    type_name: ClassVar[str] = "ProjectionRebuilt"
+    projection: str
+    generation: int
+    position: int
+    events: int
+    dead_letters: int
+    seconds: float
+
+
+class DeadLetterRetried(DomainEvent):
+    type_name: ClassVar[str] = "DeadLetterRetried"
+    projection: str
+    dead_letter_id: int
+    position: int
+    stream_id: str
+    event_type: str
+    succeeded: bool
+    #: Parked events applied after it.
+    released: int = 0
+    error: str | None = None
+
+
+class DeadLetterSkipped(DomainEvent):
+    type_name: ClassVar[str] = "DeadLetterSkipped"
+    projection: str
+    dead_letter_id: int
+    position: int
+    stream_id: str
+    event_type: str
+    released: int = 0
+
+
+OPERATOR_EVENTS: tuple[type[DomainEvent], ...] = (
+    ProjectionPaused,
+    ProjectionResumed,
+    ProjectionRebuildStarted,
+    ProjectionRebuilt,
+    DeadLetterRetried,
+    DeadLetterSkipped,
+)
+
+
+def register_operator_events(registry: EventRegistry) -> EventRegistry:
+    """Add the operator events to `registry` (idempotent); returns it."""
+    for cls in OPERATOR_EVENTS:
+        registry.register(cls)
+    return registry
+
+
+class OperatorLog:
+    """Appends operator actions to the event log."""
+
+    def __init__(
+        self, events: EventStore, registry: EventRegistry, clock: Clock, ids: IdFactory
+    ) -> None:
+        self._events = events
+        self._registry = registry
+        self._clock = clock
+        self._ids = ids
+
+    async def record(self, projection: str, event: DomainEvent, *, user: str) -> RecordedEvent:
+        """Append `event` to the projection's operator stream as done by `user`."""
+        if event.type_name not in self._registry:
+            self._registry.register(type(event))
+        command_id = self._ids.new_id()
+        metadata = Metadata(user_id=user, correlation_id=command_id, causation_id=command_id)
+        stream_id = operator_stream(projection)
+        for attempt in range(20):
+            info = await self._events.stream_info(stream_id)
+            new = self._registry.encode(
+                event, event_id=self._ids.new_id(), recorded_at=self._clock.now(), metadata=metadata
+            )
+            try:
+                recorded = await self._events.append(
+                    stream_id, OPERATOR_STREAM_TYPE, [new], info.version if info else 0
+                )
+            except ConcurrencyError:
+                await asyncio.sleep(0.002 * (attempt + 1))
+                continue
+            return recorded[0]
+        raise ConcurrencyError(stream_id, -1, None, attempts=20)
