@@ -1,84 +1,212 @@
-"""The Textual console. For now one overview screen; the full console is issue 4."""
+"""The Textual console: screens one key away, help, palette, read-only mode.
+
+`EventdeckApp` opens the system (from a URL, or a factory in tests and
+screenshots) in a worker, then shows the dashboard. Each screen is a Textual
+mode, so it keeps its state while another is shown; `Esc` goes back to the
+previous one. Keys, help and palette come from the one action registry.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.binding import BindingType
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Header, Static
 
-from core.errors import EventdeckError
+from core.clock import Clock, IdFactory
+from core.errors import EventdeckError, ReadOnlyError
 from stores import redact_url
 
-from .bootstrap import open_system
+from .actions import APP_SCOPE, REGISTRY, ConsoleAction, action
+from .bootstrap import System, open_system
+from .screens import SCREENS, ConsoleScreen
+from .screens.aggregates import AggregatesScreen
+from .screens.help import HelpScreen
+from .screens.palette import EventdeckCommands
 
 if TYPE_CHECKING:
     from .cli import Settings
+
+SystemFactory = Callable[[], Awaitable[System]]
+
+_APP_BINDINGS = REGISTRY.register(
+    APP_SCOPE,
+    "Everywhere",
+    [
+        *(
+            action(APP_SCOPE, spec.key, f"show_screen({spec.name!r})", spec.title, spec.description)
+            for spec in SCREENS
+        ),
+        action(APP_SCOPE, "question_mark", "help", "Help", "Every key, on one screen"),
+        action(APP_SCOPE, "escape", "back", "Back", "Back to the previous screen", footer=False),
+        action(
+            APP_SCOPE, "r", "refresh", "Refresh", "Read the screen's data again now", footer=False
+        ),
+        action(APP_SCOPE, "q", "quit", "Quit", "Leave eventdeck", footer=False),
+    ],
+)
 
 
 class EventdeckApp(App[None]):
     """The operations console."""
 
     TITLE = "eventdeck"
-    CSS = """
-    #summary { padding: 1 2; height: auto; }
-    #streams { height: 1fr; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("r", "refresh", "Refresh"),
-    ]
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {EventdeckCommands}
+    MODES: ClassVar[dict[str, str | Callable[[], ConsoleScreen]]] = {  # type: ignore[assignment]
+        spec.name: spec.build for spec in SCREENS
+    }
+    BINDINGS: ClassVar[list[BindingType]] = _APP_BINDINGS
 
-    def __init__(self, db: str, read_only: bool = False) -> None:
+    class SystemOpened(Message):
+        def __init__(self, system: System) -> None:
+            super().__init__()
+            self.system = system
+
+    class SystemFailed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(
+        self,
+        source: str | SystemFactory,
+        *,
+        read_only: bool = False,
+        user: str = "operator",
+        clock: Clock | None = None,
+        ids: IdFactory | None = None,
+        poll_seconds: float = 0.5,
+        first_screen: str = "dashboard",
+    ) -> None:
         super().__init__()
-        self.db = db
+        if isinstance(source, str):
+            url = source
+
+            async def factory() -> System:
+                return await open_system(url, clock=clock, ids=ids, read_only=read_only)
+
+            self._factory: SystemFactory = factory
+            self.sub_title = redact_url(url)
+        else:
+            self._factory = source
         self.read_only = read_only
+        self.user = user
+        self.poll_seconds = poll_seconds
+        self.first_screen = first_screen
+        self.system_or_none: System | None = None
+        self._history: list[str] = []
+
+    @property
+    def system(self) -> System:
+        if self.system_or_none is None:
+            raise RuntimeError("the store is not open yet")
+        return self.system_or_none
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Opening the store...", id="summary")
-        yield DataTable(id="streams", cursor_type="row")
+        yield Static("Opening the store…", id="opening")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("stream", "type", "version", "updated")
-        self.action_refresh()
+        self.open_store()
 
-    @work(exclusive=True, exit_on_error=False)
-    async def action_refresh(self) -> None:
-        summary = self.query_one("#summary", Static)
+    @work(exclusive=True, group="open", exit_on_error=False)
+    async def open_store(self) -> None:
         try:
-            system = await open_system(self.db, read_only=self.read_only)
+            system = await self._factory()
         except EventdeckError as exc:
-            summary.update(f"[b red]Cannot open the store:[/] {escape(str(exc))}")
+            self.post_message(self.SystemFailed(str(exc)))
             return
-        try:
-            head = await system.store.head_position()
-            streams = await system.store.list_streams(limit=200)
-        finally:
-            await system.close()
-        summary.update(
-            f"[b]Store[/] {redact_url(self.db)}   [b]events[/] {head}   "
-            f"[b]streams shown[/] {len(streams)}\n"
-            "The live stream, time travel, projections and dead-letter screens arrive "
-            "with the console issue; the command line already does all of it "
-            "(`eventdeck --help`)."
+        self.post_message(self.SystemOpened(system))
+
+    @on(SystemOpened)
+    def _opened(self, message: SystemOpened) -> None:
+        system = message.system
+        system.read_only = system.read_only or self.read_only
+        self.read_only = system.read_only
+        self.system_or_none = system
+        self.sub_title = redact_url(system.url) + ("  [READ-ONLY]" if self.read_only else "")
+        self.switch_mode(self.first_screen)
+
+    @on(SystemFailed)
+    def _failed(self, message: SystemFailed) -> None:
+        self.query_one("#opening", Static).update(
+            f"[b red]Cannot open the store:[/] {escape(message.error)}\n\nPress q to quit."
         )
-        table = self.query_one(DataTable)
-        table.clear()
-        for info in streams:
-            table.add_row(
-                info.stream_id,
-                info.stream_type,
-                str(info.version),
-                info.updated_at.strftime("%Y-%m-%d %H:%M"),
-            )
+
+    async def on_unmount(self) -> None:
+        if self.system_or_none is not None:
+            await self.system_or_none.close()
+
+    # -- navigation -----------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.system_or_none is not None
+
+    def palette_scopes(self) -> set[str]:
+        return {APP_SCOPE, *(spec.name for spec in SCREENS)}
+
+    async def action_show_screen(self, name: str) -> None:
+        if not self.ready or isinstance(self.screen, ModalScreen):
+            return
+        if self.current_mode == name:
+            return
+        if self.current_mode in self.MODES:
+            self._history.append(self.current_mode)
+            del self._history[:-20]
+        await self.switch_mode(name)
+
+    async def action_back(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen) and screen.leave_input():
+            return
+        if isinstance(screen, ModalScreen) or not self._history:
+            return
+        await self.switch_mode(self._history.pop())
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, ModalScreen):
+            self.push_screen(HelpScreen(REGISTRY, [spec.name for spec in SCREENS]))
+
+    async def action_refresh(self) -> None:
+        await self.screen.run_action("refresh")
+
+    def open_stream(self, stream_id: str, version: int | None = None) -> None:
+        """Show a stream in the aggregates screen (from the stream, a result, the palette)."""
+        self.run_worker(self._open_stream(stream_id, version), group="navigate")
+
+    async def _open_stream(self, stream_id: str, version: int | None) -> None:
+        await self.action_show_screen("aggregates")
+        screen = self.screen
+        if isinstance(screen, AggregatesScreen):
+            screen.open_stream(stream_id, version)
+
+    async def run_registered(self, item: ConsoleAction) -> None:
+        """Run a registry action from the palette, on its own screen."""
+        if item.scope == APP_SCOPE:
+            await self.run_action(item.run)
+            return
+        await self.action_show_screen(item.scope)
+        await self.screen.run_action(item.run)
+
+    def refuse_write(self, what: str) -> bool:
+        """True (and the reason shown) when writes are refused."""
+        try:
+            self.system.require_writable(what)
+        except ReadOnlyError as exc:
+            self.notify(str(exc), title="Read-only", severity="error")
+            return True
+        return False
 
 
 def run_console(settings: Settings) -> None:
     """Open the console on the store named by the global options."""
-    EventdeckApp(settings.db, read_only=settings.read_only).run()
+    EventdeckApp(settings.db, read_only=settings.read_only, user=settings.user).run()

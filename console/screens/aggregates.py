@@ -1,0 +1,336 @@
+"""Aggregates: find a stream, walk its timeline, see its state at any version or time.
+
+The stream list is read a page at a time (`list_streams` with limit and offset)
+and grows as the cursor nears its end. Choosing a stream reads its history (what
+each event changed) and its snapshot versions; choosing a version reads the
+state at that version through time travel (snapshot + the events after it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input, Select, Static
+
+from core.domain import AGGREGATES
+from core.errors import EventdeckError
+from core.ports import StreamInfo
+from core.time_travel import HistoryEntry, StateView
+
+from ..actions import REGISTRY, action
+from ..parsing import parse_time
+from ..widgets.formatting import short_time
+from ..widgets.state_panel import StatePanel
+from ..widgets.virtual_table import Column, Row, VirtualTable
+from .base import ConsoleScreen
+from .modals import PromptModal
+
+SCOPE = "aggregates"
+PAGE = 100
+#: Rows the stream list grows to before asking for a narrower search.
+MAX_LISTED = 5000
+SNAPSHOT_MARK = Text("◆", style="bold magenta")
+
+
+class AggregatesScreen(ConsoleScreen):
+    """Streams on the left, the chosen stream's timeline, its state on the right."""
+
+    SCOPE = SCOPE
+    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.register(
+        SCOPE,
+        "Aggregates",
+        [
+            action(SCOPE, "slash", "focus_search", "Search", "Search streams by id prefix"),
+            action(SCOPE, "left_square_bracket", "step(-1)", "Older", "Previous version"),
+            action(SCOPE, "right_square_bracket", "step(1)", "Newer", "Next version"),
+            action(SCOPE, "t", "travel", "Time travel", "Type a time and see the state then"),
+        ],
+    )
+
+    class StreamsListed(Message):
+        def __init__(self, streams: list[StreamInfo], offset: int, more: bool) -> None:
+            super().__init__()
+            self.streams = streams
+            self.offset = offset
+            self.more = more
+
+    class StreamLoaded(Message):
+        def __init__(
+            self, stream_id: str, history: list[HistoryEntry], snapshots: list[int]
+        ) -> None:
+            super().__init__()
+            self.stream_id = stream_id
+            self.history = history
+            self.snapshots = snapshots
+
+    class StateLoaded(Message):
+        def __init__(self, view: StateView, at: datetime | None) -> None:
+            super().__init__()
+            self.view = view
+            self.at = at
+
+    class LoadFailed(Message):
+        def __init__(self, what: str, error: EventdeckError) -> None:
+            super().__init__()
+            self.what = what
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stream_id: str | None = None
+        self.history: list[HistoryEntry] = []
+        self._wanted_version: int | None = None
+        self._pinned: tuple[int, datetime] | None = None
+        self._more = False
+        self._listing = False
+        self._search_timer: Timer | None = None
+        self._pending_open: tuple[str, int | None] | None = None
+        self._ready = False
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="agg-search-bar"):
+            yield Input(placeholder="stream id prefix, e.g. ord-", id="agg-search", compact=True)
+            yield Select(
+                [(kind, kind) for kind in AGGREGATES],
+                prompt="any type",
+                id="agg-type",
+                compact=True,
+            )
+        with Horizontal(id="agg-body"):
+            with Vertical(id="agg-streams-pane"):
+                yield VirtualTable(
+                    [Column("stream", 0), Column("type", 7), Column("v", 4, "right")],
+                    id="agg-streams",
+                )
+                yield Static("", id="agg-streams-status", classes="caption")
+            with Vertical(id="agg-detail"):
+                yield Static("Timeline", id="agg-timeline-title", classes="panel-title")
+                yield VirtualTable(
+                    [
+                        Column("v", 4, "right"),
+                        Column("", 1),
+                        Column("recorded", 19),
+                        Column("type", 16),
+                        Column("user", 10),
+                        Column("fields changed", 0),
+                    ],
+                    id="agg-timeline",
+                )
+                yield StatePanel(id="agg-state")
+
+    def on_mount(self) -> None:
+        self._ready = True
+        self.query_one("#agg-streams", VirtualTable).focus()
+        if self._pending_open is not None:
+            self.open_stream(*self._pending_open)
+            self._pending_open = None
+        else:
+            self._list(0)
+
+    def focus_main(self) -> None:
+        self.query_one("#agg-timeline" if self.stream_id else "#agg-streams").focus()
+
+    def action_refresh(self) -> None:
+        self._list(0)
+        if self.stream_id:
+            self.load_stream(self.stream_id, self._current_version())
+
+    # -- the stream list ----------------------------------------------------------
+
+    def _filters(self) -> tuple[str, str | None]:
+        kind = self.query_one("#agg-type", Select).value
+        prefix = self.query_one("#agg-search", Input).value.strip()
+        return prefix, kind if isinstance(kind, str) else None
+
+    def _list(self, offset: int) -> None:
+        prefix, kind = self._filters()
+        self._listing = True
+        self.list_streams(prefix, kind, offset)
+
+    @work(exclusive=True, group="agg-list", exit_on_error=False)
+    async def list_streams(self, prefix: str, kind: str | None, offset: int) -> None:
+        found = await self.system.store.list_streams(
+            stream_type=kind, prefix=prefix or None, limit=PAGE + 1, offset=offset
+        )
+        self.post_message(self.StreamsListed(found[:PAGE], offset, len(found) > PAGE))
+
+    @on(Input.Changed, "#agg-search")
+    @on(Select.Changed, "#agg-type")
+    def _search_changed(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(0.2, lambda: self._list(0))
+
+    @on(Input.Submitted, "#agg-search")
+    def _search_submitted(self) -> None:
+        self.query_one("#agg-streams", VirtualTable).focus()
+
+    @on(StreamsListed)
+    def _show_streams(self, message: StreamsListed) -> None:
+        self._listing = False
+        self._more = message.more
+        table = self.query_one("#agg-streams", VirtualTable)
+        rows = [
+            Row(info.stream_id, (info.stream_id, info.stream_type, str(info.version)))
+            for info in message.streams
+        ]
+        if message.offset == 0:
+            keep = self.stream_id if self.stream_id in {row.key for row in rows} else None
+            table.set_rows(rows, cursor_key=keep if keep else (rows[0].key if rows else None))
+        else:
+            table.append_rows(rows)
+        status = f"{table.row_count:,} streams"
+        if self._more:
+            status += " - more below" if table.row_count < MAX_LISTED else " - refine the search"
+        self.query_one("#agg-streams-status", Static).update(status)
+
+    @on(VirtualTable.Highlighted, "#agg-streams")
+    def _stream_highlighted(self, message: VirtualTable.Highlighted) -> None:
+        table = self.query_one("#agg-streams", VirtualTable)
+        near_end = table.cursor >= table.row_count - 5
+        if near_end and self._more and not self._listing and table.row_count < MAX_LISTED:
+            self._list(table.row_count)
+        if isinstance(message.key, str) and message.key != self.stream_id:
+            self.load_stream(message.key, None)
+
+    @on(VirtualTable.Selected, "#agg-streams")
+    def _stream_selected(self) -> None:
+        self.query_one("#agg-timeline", VirtualTable).focus()
+
+    # -- one stream ---------------------------------------------------------------
+
+    def open_stream(self, stream_id: str, version: int | None = None) -> None:
+        """Show `stream_id` (at `version`, else its latest), listing streams like it."""
+        if not self._ready:
+            self._pending_open = (stream_id, version)
+            return
+        search = self.query_one("#agg-search", Input)
+        self.query_one("#agg-type", Select).clear()
+        with search.prevent(Input.Changed):
+            search.value = stream_id
+        self._list(0)
+        self.load_stream(stream_id, version)
+        self.query_one("#agg-timeline", VirtualTable).focus()
+
+    def load_stream(self, stream_id: str, version: int | None) -> None:
+        self.stream_id = stream_id
+        self._wanted_version = version
+        self._pinned = None
+        self.read_stream(stream_id)
+
+    @work(exclusive=True, group="agg-stream", exit_on_error=False)
+    async def read_stream(self, stream_id: str) -> None:
+        try:
+            history = await self.system.time_travel.history(stream_id)
+        except EventdeckError as exc:
+            self.post_message(self.LoadFailed(stream_id, exc))
+            return
+        snapshots = await self.system.snapshots.versions(stream_id)
+        self.post_message(self.StreamLoaded(stream_id, history, snapshots))
+
+    @on(StreamLoaded)
+    def _show_stream(self, message: StreamLoaded) -> None:
+        if message.stream_id != self.stream_id:
+            return
+        self.history = message.history
+        marks = set(message.snapshots)
+        rows = [
+            Row(
+                entry.version,
+                (
+                    str(entry.version),
+                    SNAPSHOT_MARK if entry.version in marks else "",
+                    short_time(entry.recorded_at),
+                    entry.type,
+                    entry.user_id or "-",
+                    ", ".join(entry.changes) or "-",
+                ),
+            )
+            for entry in message.history
+        ]
+        snaps = f"  ◆ snapshot at {', '.join(map(str, sorted(marks)))}" if marks else ""
+        self.query_one("#agg-timeline-title", Static).update(
+            f"Timeline of {message.stream_id} - {len(rows)} events{snaps}"
+        )
+        wanted = self._wanted_version or (rows[-1].key if rows else None)
+        self.query_one("#agg-timeline", VirtualTable).set_rows(rows, cursor_key=wanted)
+
+    @on(VirtualTable.Highlighted, "#agg-timeline")
+    def _version_highlighted(self, message: VirtualTable.Highlighted) -> None:
+        if not isinstance(message.key, int) or self.stream_id is None:
+            return
+        if self._pinned is not None and self._pinned[0] == message.key:
+            return  # time travel already shows this version, as of the typed time
+        self._pinned = None
+        self.read_state(self.stream_id, message.key, None)
+
+    @work(exclusive=True, group="agg-state", exit_on_error=False)
+    async def read_state(self, stream_id: str, version: int | None, at: datetime | None) -> None:
+        try:
+            view = await self.system.time_travel.state(stream_id, version=version, at=at)
+        except EventdeckError as exc:
+            self.post_message(self.LoadFailed(stream_id, exc))
+            return
+        self.post_message(self.StateLoaded(view, at))
+
+    @on(StateLoaded)
+    def _show_state(self, message: StateLoaded) -> None:
+        view = message.view
+        if view.stream_id != self.stream_id:
+            return
+        if message.at is not None:
+            self._pinned = (view.version, message.at)
+            self.query_one("#agg-timeline", VirtualTable).move_to_key(view.version)
+        self.query_one(StatePanel).show(view, self.history, message.at)
+
+    @on(LoadFailed)
+    def _show_failure(self, message: LoadFailed) -> None:
+        self.query_one(StatePanel).show_message(f"[b red]{message.error}[/]")
+        if message.what == self.stream_id and not self.history:
+            self.query_one("#agg-timeline", VirtualTable).clear()
+
+    def _current_version(self) -> int | None:
+        key = self.query_one("#agg-timeline", VirtualTable).cursor_key
+        return key if isinstance(key, int) else None
+
+    # -- actions ------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#agg-search", Input).focus()
+
+    def action_step(self, delta: int) -> None:
+        timeline = self.query_one("#agg-timeline", VirtualTable)
+        timeline.move_cursor(timeline.cursor + delta)
+
+    def action_travel(self) -> None:
+        if self.stream_id is None:
+            self.notify("Choose a stream first.", severity="warning")
+            return
+        stream_id = self.stream_id
+
+        def travel(answer: str | None) -> None:
+            if answer is None:
+                return
+            try:
+                when = parse_time(answer, "time")
+            except EventdeckError as exc:
+                self.notify(str(exc), title="Time travel", severity="error")
+                return
+            self.read_state(stream_id, None, when)
+
+        self.app.push_screen(
+            PromptModal(
+                f"Time travel: {stream_id}",
+                "The state as it was at a moment (ISO 8601, UTC unless a zone is given).",
+                placeholder="2026-11-30T14:05:00Z or 2026-11-30",
+            ),
+            travel,
+        )

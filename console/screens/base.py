@@ -1,0 +1,84 @@
+"""What every console screen shares: the header, the read-only banner, the footer,
+the read-only gate for write actions and the reporting of failed workers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from ..app import EventdeckApp
+    from ..bootstrap import System
+
+
+class ReadOnlyBanner(Static):
+    """The always-visible reminder that writes are refused."""
+
+    DEFAULT_CSS = """
+    ReadOnlyBanner { dock: top; height: 1; width: 100%; background: $warning;
+        color: $background; text-style: bold; content-align: center middle; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__("READ-ONLY - every write is refused (started with --read-only)")
+
+
+class ConsoleScreen(Screen[None]):
+    """Base of the console's screens; `SCOPE` names its actions in the registry."""
+
+    SCOPE: ClassVar[str] = ""
+
+    @property
+    def console(self) -> EventdeckApp:
+        return cast("EventdeckApp", self.app)
+
+    @property
+    def system(self) -> System:
+        return self.console.system
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        if self.console.read_only:
+            yield ReadOnlyBanner()
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets, between the header and the footer."""
+        yield from ()
+
+    def focus_main(self) -> None:
+        """Give focus to the screen's main widget (after Esc in an input)."""
+        self.focus_next()
+
+    def leave_input(self) -> bool:
+        """If an input has focus, move focus to the main widget; True if it did."""
+        if isinstance(self.focused, Input):
+            self.focus_main()
+            return True
+        return False
+
+    async def action_write(self, action: str, what: str) -> None:
+        """Run a write action unless the console is read-only (then say why)."""
+        if self.console.refuse_write(what):
+            return
+        await self.run_action(action)
+
+    def action_refresh(self) -> None:
+        """Reload what the screen shows (screens override)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.worker_failed(event.worker.group, error)
+
+    def worker_failed(self, group: str, error: BaseException) -> None:
+        """A worker raised: tell the operator (screens may also recover)."""
+        self.notify(
+            escape(f"{type(error).__name__}: {error}"), title=f"{group} failed", severity="error"
+        )

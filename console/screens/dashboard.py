@@ -1,0 +1,166 @@
+"""The dashboard: event rate, events by type, the head, streams and the store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Sparkline, Static
+
+from stores import redact_url
+
+from ..actions import REGISTRY
+from ..widgets.formatting import event_cells, event_columns, short_time
+from ..widgets.virtual_table import Row, VirtualTable
+from .base import ConsoleScreen
+from .dashboard_stats import DashboardStats, human_bytes, human_duration, human_rate, read_stats
+
+SCOPE = "dashboard"
+REFRESH_SECONDS = 2.0
+LATEST_ROWS = 12
+
+
+class DashboardScreen(ConsoleScreen):
+    """Where the store stands: how busy it is, what happens, how big it is."""
+
+    SCOPE = SCOPE
+    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.register(SCOPE, "Dashboard")
+
+    class StatsRead(Message):
+        """The worker read a fresh set of figures."""
+
+        def __init__(self, stats: DashboardStats) -> None:
+            super().__init__()
+            self.stats = stats
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timer: Timer | None = None
+        self._reading = False
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="dash-cards"):
+            yield Static("Events\n…", id="card-events", classes="card")
+            yield Static("Streams\n…", id="card-streams", classes="card")
+            yield Static("Last event\n…", id="card-last", classes="card")
+            yield Static("Store\n…", id="card-store", classes="card")
+        with Vertical(id="dash-rate", classes="panel"):
+            yield Static("Event rate", id="rate-title", classes="panel-title")
+            yield Sparkline([], id="rate")
+            yield Static("", id="rate-caption", classes="caption")
+        with Horizontal(id="dash-bottom"):
+            with Vertical(id="dash-types", classes="panel"):
+                yield Static("Events by type", id="types-title", classes="panel-title")
+                yield Static("", id="types")
+            with Vertical(id="dash-latest", classes="panel"):
+                yield Static("Latest events", classes="panel-title")
+                yield VirtualTable(event_columns(compact=True), id="latest")
+
+    def on_mount(self) -> None:
+        self.query_one("#card-store", Static).update(self._store_card(None))
+        self._start_read()
+
+    def on_screen_resume(self) -> None:
+        self._schedule(0)
+
+    def action_refresh(self) -> None:
+        self._schedule(0)
+
+    def focus_main(self) -> None:
+        self.query_one("#latest", VirtualTable).focus()
+
+    # -- polling: the next read is scheduled only once the previous one finished ----
+
+    def _schedule(self, delay: float) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        # Textual's timers divide by their delay: "now" is the shortest positive one
+        self._timer = self.set_timer(max(delay, 0.001), self._start_read)
+
+    def _start_read(self) -> None:
+        self._timer = None
+        if self._reading or not self.is_active:
+            return  # a read is running, or the screen is hidden: resume re-schedules
+        self._reading = True
+        self.read_figures()
+
+    @work(exclusive=True, group="dashboard", exit_on_error=False)
+    async def read_figures(self) -> None:
+        stats = await read_stats(self.system.store, self.system.url, self.system.clock.now())
+        self.post_message(self.StatsRead(stats))
+
+    def worker_failed(self, group: str, error: BaseException) -> None:
+        super().worker_failed(group, error)
+        self._reading = False
+        self._schedule(REFRESH_SECONDS * 5)
+
+    @on(StatsRead)
+    def show_stats(self, message: StatsRead) -> None:
+        self._reading = False
+        stats = message.stats
+        self.query_one("#card-events", Static).update(
+            Text.assemble(("Events\n", "bold"), (f"{stats.head:,}", "bold cyan"), " stored")
+        )
+        total = sum(stats.streams_by_type.values())
+        kinds = "  ".join(f"{kind} {count:,}" for kind, count in stats.streams_by_type.items())
+        self.query_one("#card-streams", Static).update(
+            Text.assemble(("Streams\n", "bold"), (f"{total:,}", "bold"), f"  {kinds}")
+        )
+        self.query_one("#card-last", Static).update(self._last_card(stats))
+        self.query_one("#card-store", Static).update(self._store_card(stats.store_bytes))
+        self._show_rate(stats)
+        self._show_types(stats)
+        latest = stats.tail[-LATEST_ROWS:]
+        table = self.query_one("#latest", VirtualTable)
+        table.set_rows(Row(event.position, event_cells(event, compact=True)) for event in latest)
+        self._schedule(REFRESH_SECONDS)
+
+    def _last_card(self, stats: DashboardStats) -> Text:
+        if not stats.tail:
+            return Text.assemble(("Last event\n", "bold"), "none yet")
+        last = stats.tail[-1]
+        ago = human_duration(max(stats.now - last.recorded_at, timedelta(0)))
+        return Text.assemble(
+            ("Last event\n", "bold"), short_time(last.recorded_at), f"  ({ago} ago)"
+        )
+
+    def _store_card(self, size: int | None) -> Text:
+        where = redact_url(self.system.url)
+        extra = f"  {human_bytes(size)}" if size is not None else ""
+        return Text.assemble(("Store\n", "bold"), where, extra)
+
+    def _show_rate(self, stats: DashboardStats) -> None:
+        rate = stats.rate
+        assert rate is not None
+        self.query_one("#rate", Sparkline).data = [float(count) for count in rate.counts]
+        self.query_one("#rate-title", Static).update(
+            f"Event rate - last {rate.events:,} events over {human_duration(rate.span)}"
+        )
+        self.query_one("#rate-caption", Static).update(
+            f"1 bar = {human_duration(rate.bar)}   average {human_rate(rate.per_minute)}"
+            f"   newest bar {rate.counts[-1]:,} events   peak bar {max(rate.counts):,}"
+        )
+
+    def _show_types(self, stats: DashboardStats) -> None:
+        self.query_one("#types-title", Static).update(
+            f"Events by type - last {len(stats.tail):,} events"
+        )
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column("type")
+        table.add_column("count", justify="right")
+        table.add_column("share", justify="right")
+        table.add_column("bar", ratio=1)
+        total = max(len(stats.tail), 1)
+        widest = max((count for _, count in stats.by_type), default=1)
+        for kind, count in stats.by_type:
+            bar = "█" * max(1, round(20 * count / widest))
+            table.add_row(kind, f"{count:,}", f"{100 * count / total:.0f}%", Text(bar, "green"))
+        self.query_one("#types", Static).update(table)
