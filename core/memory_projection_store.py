@@ -10,7 +10,7 @@ from datetime import datetime
 
 from .checkpoints import Checkpoint, ProjectionStatus
 from .dead_letters import DeadLetter, DeadLetterStatus, ParkedEvent
-from .errors import RebuildInProgress, StaleCheckpoint, UnknownProjection
+from .errors import RebuildInProgress, StaleCheckpoint, StoreError, UnknownProjection
 from .projection_store import BatchCommit, Cursor
 from .projections import Document
 
@@ -104,6 +104,17 @@ class InMemoryProjectionStore:
         # Validate everything before changing anything: the commit is all or nothing.
         for text in batch.upserts.values():
             json.loads(text)
+        taken = {
+            dl.position
+            for dl in self._dead.values()
+            if dl.projection == batch.name and dl.generation == batch.generation
+        }
+        positions = [new.position for new in batch.new_dead_letters]
+        if len(set(positions)) != len(positions) or taken & set(positions):
+            raise StoreError(
+                f"a dead letter of {batch.name!r} at one of positions {positions} already "
+                "exists; nothing was written"
+            )
         update: dict[str, object] = {
             "position": batch.position,
             "revision": current.revision + 1,
@@ -183,6 +194,7 @@ class InMemoryProjectionStore:
                 await self.drop_generation(name, gen)
         generation = max(generations, default=0) + 1
         if active is not None and copy_active:
+            position = min(position, active.position)
             key = (name, active.generation)
             self._documents[(name, generation)] = dict(self._documents.get(key, {}))
             for dl in list(self._dead.values()):

@@ -123,9 +123,11 @@ class ProjectionStore(Protocol):
 
         A half-built generation left by an earlier rebuild is dropped first
         (RebuildInProgress if its lease is still held by someone else). The new
-        one starts at `position`; with `copy_active` it starts from a copy of
-        the active generation's documents, dead letters and parked events up to
-        `position` (a rebuild from a time), else empty.
+        one starts at `position`, empty; with `copy_active` (a rebuild from a
+        time) it starts at the lower of `position` and the active checkpoint,
+        from a copy of the active generation's documents, and of its dead
+        letters and parked events up to that position — read atomically, so no
+        batch of the active generation lands in between.
         """
         ...
 

@@ -154,12 +154,15 @@ class Rebuilder:
         await self._log.record(
             name,
             ProjectionRebuildStarted(
-                projection=name, generation=generation, from_time=from_time, from_position=start + 1
+                projection=name,
+                generation=generation,
+                from_time=from_time,
+                from_position=shadow.position + 1,
             ),
             user=user,
         )
         summary = RebuildSummary(
-            name=name, generation=generation, from_time=from_time, from_position=start + 1
+            name=name, generation=generation, from_time=from_time, from_position=shadow.position + 1
         )
         try:
             await self._replay(applier, shadow, owner, summary, progress, on_error)
@@ -198,14 +201,13 @@ class Rebuilder:
         """The position the new generation starts after (0 for a full rebuild)."""
         if from_time is None:
             return 0
-        active = await self._store.checkpoint(name)
         first = None
         async for record in self._events.read_all(since=from_time, page_size=1):
             first = record.position
             break
         if first is None:
             first = await self._events.head_position() + 1
-        return min(first - 1, active.position if active is not None else 0)
+        return first - 1  # the store starts at the active checkpoint if that is lower
 
     async def _start(
         self, name: str, owner: str, version: int, start: int, copy_active: bool

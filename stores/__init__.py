@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from .engine import make_engine, normalise_url, redact_url
 from .event_store import SqlEventStore
+from .projection_store import SqlProjectionStore
 from .schema import SCHEMA_VERSION, ensure_schema
 from .snapshot_store import SqlSnapshotStore
 
 __all__ = [
     "SCHEMA_VERSION",
     "SqlEventStore",
+    "SqlProjectionStore",
     "SqlSnapshotStore",
     "ensure_schema",
     "make_engine",

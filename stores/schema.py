@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -37,7 +38,8 @@ from core.errors import StoreError
 from .transactions import reading, writing
 
 #: The layout version this eventdeck writes; it reads stores up to this version.
-SCHEMA_VERSION = 1
+#: 1: events, streams, snapshots. 2: + checkpoints, read_models, dead_letters, parked_events.
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -137,6 +139,87 @@ snapshots = Table(
     PrimaryKeyConstraint("stream_id", "version"),
 )
 
+
+def _name() -> TypeEngine[str]:
+    # Projection, view and document-key names: byte order on both databases, like ids.
+    return String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+def _document_key() -> TypeEngine[str]:
+    return Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def _position() -> TypeEngine[int]:
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+# -- projections (schema 2) ------------------------------------------------------------
+
+#: One row per projection generation: the active one (running, paused, stopped) and,
+#: during a rebuild, the one being built (rebuilding). Leases live here too.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("name", _name(), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("position", _position(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("revision", _position(), nullable=False),
+    Column("projection_version", Integer, nullable=False),
+    Column("last_event_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("owner", String(200), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("events_per_second", Float, nullable=False),
+    PrimaryKeyConstraint("name", "generation"),
+)
+
+#: Every read model's JSON documents, by (view, generation, key).
+read_models = Table(
+    "read_models",
+    metadata,
+    Column("view", _name(), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("key", _document_key(), nullable=False),
+    Column("doc", Text, nullable=False),
+    PrimaryKeyConstraint("view", "generation", "key"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", _position(), primary_key=True, autoincrement=True),
+    Column("projection", _name(), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("position", _position(), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("stream_id", _stream_id(), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("traceback", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("first_failed_at", UtcDateTime, nullable=False),
+    Column("last_failed_at", UtcDateTime, nullable=False),
+    UniqueConstraint("projection", "generation", "position"),
+    Index(None, "projection", "generation", "status", "stream_id"),
+)
+
+#: Events held back behind their stream's open dead letter.
+parked_events = Table(
+    "parked_events",
+    metadata,
+    Column("projection", _name(), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("position", _position(), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("stream_id", _stream_id(), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("parked_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("projection", "generation", "position"),
+    Index(None, "projection", "generation", "stream_id", "position"),
+)
+
 schema_info = Table(
     "schema_info",
     metadata,
@@ -188,7 +271,11 @@ def _refuse_newer(stored: int | None) -> None:
 
 
 async def _migrate(conn: AsyncConnection, stored: int) -> None:
-    """Bring an older layout up to SCHEMA_VERSION (nothing to do yet: version 1 is the first)."""
+    """Bring an older layout up to SCHEMA_VERSION.
+
+    1 -> 2 only adds the projection tables (checkpoints, read_models, dead_letters,
+    parked_events), which `create_all` has just created; no existing table changes.
+    """
 
 
 async def _stored_version(conn: AsyncConnection) -> int | None:

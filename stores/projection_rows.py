@@ -1,0 +1,244 @@
+"""Rows of the projection tables and the statements a batch commit runs.
+
+Kept apart from `SqlProjectionStore`, which decides *when* they run (in which
+transaction, after which compare-and-set).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.checkpoints import Checkpoint, ProjectionStatus
+from core.dead_letters import (
+    DeadLetter,
+    DeadLetterStatus,
+    DeadLetterUpdate,
+    NewDeadLetter,
+    ParkedEvent,
+)
+from core.errors import StoreError
+from core.projections import Document
+
+from .schema import checkpoints, dead_letters, parked_events, read_models
+
+#: Items per `IN (...)` list or multi-row statement: far below SQLite's variable limit.
+CHUNK = 900
+
+T = TypeVar("T")
+REBUILDING = ProjectionStatus.REBUILDING.value
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def checkpoint_of(row: Any) -> Checkpoint:
+    return Checkpoint(
+        name=row.name,
+        generation=row.generation,
+        position=row.position,
+        status=ProjectionStatus(row.status),
+        revision=row.revision,
+        projection_version=row.projection_version,
+        last_event_at=row.last_event_at,
+        updated_at=row.updated_at,
+        owner=row.owner,
+        lease_expires_at=row.lease_expires_at,
+        events_per_second=row.events_per_second,
+    )
+
+
+def checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:
+    return checkpoint.model_dump() | {"status": checkpoint.status.value}
+
+
+def active_generation(name: Any) -> Any:
+    """A scalar subquery: the generation of `name`'s active checkpoint."""
+    return (
+        select(checkpoints.c.generation)
+        .where(checkpoints.c.name == name, checkpoints.c.status != REBUILDING)
+        .scalar_subquery()
+    )
+
+
+def is_active(projection_column: Any, generation_column: Any) -> ColumnElement[bool]:
+    """Whether a row's (projection, generation) is that projection's active generation."""
+    condition: ColumnElement[bool] = generation_column == (
+        select(checkpoints.c.generation)
+        .where(checkpoints.c.name == projection_column, checkpoints.c.status != REBUILDING)
+        .scalar_subquery()
+    )
+    return condition
+
+
+def parked_count() -> Any:
+    """A correlated count of the events parked behind each open dead letter."""
+    return (
+        select(func.count())
+        .select_from(parked_events)
+        .where(
+            parked_events.c.projection == dead_letters.c.projection,
+            parked_events.c.generation == dead_letters.c.generation,
+            parked_events.c.stream_id == dead_letters.c.stream_id,
+            parked_events.c.position > dead_letters.c.position,
+            dead_letters.c.status == DeadLetterStatus.OPEN.value,
+        )
+        .scalar_subquery()
+    )
+
+
+def dead_letter_query() -> Select[Any]:
+    return select(*dead_letters.c, parked_count().label("parked"))
+
+
+def dead_letter_of(row: Any) -> DeadLetter:
+    return DeadLetter(
+        id=row.id,
+        projection=row.projection,
+        generation=row.generation,
+        position=row.position,
+        event_id=row.event_id,
+        stream_id=row.stream_id,
+        event_type=row.event_type,
+        error=row.error,
+        traceback=row.traceback,
+        attempts=row.attempts,
+        status=DeadLetterStatus(row.status),
+        first_failed_at=row.first_failed_at,
+        last_failed_at=row.last_failed_at,
+        parked=row.parked or 0,
+    )
+
+
+def parked_of(row: Any) -> ParkedEvent:
+    return ParkedEvent(
+        position=row.position,
+        event_id=row.event_id,
+        stream_id=row.stream_id,
+        event_type=row.event_type,
+        parked_at=row.parked_at,
+    )
+
+
+def load_document(text: str, view: str = "", key: str = "") -> Document:
+    """A stored document; StoreError if it is not a JSON object (damaged outside eventdeck)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise StoreError(
+            f"document {key!r} of read model {view!r} is not a JSON object; "
+            f"rebuild it with `eventdeck rebuild {view}`"
+        )
+    return value
+
+
+# -- writes of a batch ------------------------------------------------------------------
+
+
+async def upsert_documents(
+    conn: AsyncConnection, is_sqlite: bool, view: str, generation: int, docs: Mapping[str, str]
+) -> None:
+    if not docs:
+        return
+    insert = (sqlite.insert if is_sqlite else postgresql.insert)(read_models)
+    statement: Any = insert.on_conflict_do_update(
+        index_elements=[read_models.c.view, read_models.c.generation, read_models.c.key],
+        set_={"doc": insert.excluded.doc},
+    )
+    rows = [{"view": view, "generation": generation, "key": k, "doc": d} for k, d in docs.items()]
+    await conn.execute(statement, rows)
+
+
+async def delete_documents(
+    conn: AsyncConnection, view: str, generation: int, keys: Collection[str]
+) -> None:
+    for part in chunks(sorted(keys)):
+        await conn.execute(
+            delete(read_models).where(
+                read_models.c.view == view,
+                read_models.c.generation == generation,
+                read_models.c.key.in_(part),
+            )
+        )
+
+
+async def insert_dead_letters(
+    conn: AsyncConnection, name: str, generation: int, new: Collection[NewDeadLetter]
+) -> None:
+    if not new:
+        return
+    rows = [
+        {
+            "projection": name,
+            "generation": generation,
+            "position": d.position,
+            "event_id": d.event_id,
+            "stream_id": d.stream_id,
+            "event_type": d.event_type,
+            "error": d.error,
+            "traceback": d.traceback,
+            "attempts": d.attempts,
+            "status": DeadLetterStatus.OPEN.value,
+            "first_failed_at": d.failed_at,
+            "last_failed_at": d.failed_at,
+        }
+        for d in new
+    ]
+    await conn.execute(dead_letters.insert(), rows)
+
+
+async def update_dead_letters(conn: AsyncConnection, changes: Collection[DeadLetterUpdate]) -> None:
+    for change in changes:
+        values: dict[str, Any] = {
+            "status": change.status.value,
+            "attempts": change.attempts,
+            "last_failed_at": change.last_failed_at,
+        }
+        if change.error is not None:
+            values["error"] = change.error
+        if change.traceback is not None:
+            values["traceback"] = change.traceback
+        await conn.execute(
+            update(dead_letters).where(dead_letters.c.id == change.id).values(values)
+        )
+
+
+async def park(
+    conn: AsyncConnection, name: str, generation: int, events: Collection[ParkedEvent]
+) -> None:
+    if not events:
+        return
+    rows = [event.model_dump() | {"projection": name, "generation": generation} for event in events]
+    await conn.execute(parked_events.insert(), rows)
+
+
+async def unpark(
+    conn: AsyncConnection, name: str, generation: int, positions: Collection[int]
+) -> None:
+    if not positions:
+        return
+    statement = delete(parked_events).where(
+        parked_events.c.projection == name,
+        parked_events.c.generation == generation,
+        parked_events.c.position == bindparam("p"),
+    )
+    await conn.execute(statement, [{"p": position} for position in positions])
+
+
+async def delete_generation_data(conn: AsyncConnection, name: str, generation: int) -> None:
+    """A generation's documents, dead letters and parked events (not its checkpoint)."""
+    for table, column in (
+        (read_models, read_models.c.view),
+        (dead_letters, dead_letters.c.projection),
+        (parked_events, parked_events.c.projection),
+    ):
+        await conn.execute(delete(table).where(column == name, table.c.generation == generation))
