@@ -52,6 +52,7 @@ class BatchProcessor:
         store: ProjectionStore,
         clock: Clock,
         batch_size: int,
+        window: int | None = None,
     ) -> None:
         processor = applier.processor
         self.name = processor.name
@@ -60,6 +61,8 @@ class BatchProcessor:
         self._store = store
         self._clock = clock
         self._batch_size = max(batch_size, 1)
+        #: Positions one batch spans at most.
+        self._window = max(window or self._batch_size * 4, self._batch_size)
         self._types: list[str] | None = (
             None if handles_every_type(processor) else sorted(processor.handles)
         )
@@ -73,15 +76,17 @@ class BatchProcessor:
         lease_expires_at: datetime | None,
         meter: RateMeter | None = None,
     ) -> BatchResult:
-        """Process the events after the cursor's position up to at most `head` and commit."""
+        """Process the events after the cursor's position towards `head` and commit: at
+        most `batch_size` events, across at most `window` positions."""
         checkpoint = cursor.checkpoint
-        records, unreadable = await self._read(checkpoint.position, head)
+        until = min(head, checkpoint.position + self._window)
+        records, unreadable = await self._read(checkpoint.position, until)
         if unreadable is not None:
             position = unreadable.position
         elif len(records) >= self._batch_size:
             position = records[-1].position
         else:
-            position = head
+            position = until
         generation = checkpoint.generation
         cache = DocumentCache(lambda keys: self._store.get_documents(self.name, generation, keys))
         result = BatchResult(checkpoint=checkpoint, events=len(records))

@@ -41,6 +41,7 @@ class HeadWatcher:
         notified_poll_interval: float = 2.0,
     ) -> None:
         self._events = events
+        self._poll_interval = poll_interval
         self._interval = notified_poll_interval if wakeups is not None else poll_interval
         self._wakeups = wakeups
         self._changed = asyncio.Condition()
@@ -59,8 +60,10 @@ class HeadWatcher:
                     await self._wakeups.wait(self._interval)
                 except Exception as exc:  # noqa: BLE001 - notifications failing: keep polling
                     log.warning("event notifications failed (%s); polling instead", exc)
+                    with contextlib.suppress(Exception):
+                        await self._wakeups.close()
                     self._wakeups = None
-                    await asyncio.sleep(self._interval)
+                    self._interval = self._poll_interval
             else:
                 await asyncio.sleep(self._interval)
             try:
@@ -95,4 +98,5 @@ class HeadWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._wakeups is not None:
-            await self._wakeups.close()
+            with contextlib.suppress(Exception):
+                await self._wakeups.close()

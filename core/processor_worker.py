@@ -65,7 +65,12 @@ class ProcessorWorker:
         self._clock = clock
         self._config = config
         self._batches = BatchProcessor(
-            applier, events, store, clock, config.batch_size_for(applier.is_saga)
+            applier,
+            events,
+            store,
+            clock,
+            config.batch_size_for(applier.is_saga),
+            config.window,
         )
         self.meter = RateMeter(config.rate_window)
         self.generation: int | None = None

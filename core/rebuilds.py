@@ -242,7 +242,12 @@ class Rebuilder:
     ) -> None:
         name, generation, start = shadow.name, shadow.generation, shadow.position
         batches = BatchProcessor(
-            applier, self._events, self._store, self._clock, self._config.batch_size
+            applier,
+            self._events,
+            self._store,
+            self._clock,
+            self._config.batch_size,
+            self._config.window,
         )
         meter = RateMeter(self._config.rate_window)
         meter.reset(start)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -20,6 +20,7 @@ from core.events import NewEvent, RecordedEvent
 from core.ports import StreamInfo
 
 from .engine import profile_of
+from .notifications import NOTIFY_CHANNEL
 from .records import EVENT_COLUMNS, decode_event, event_row, recorded
 from .schema import events as event_table
 from .schema import streams
@@ -72,6 +73,12 @@ class SqlEventStore:
             except IntegrityError as exc:
                 raise _integrity_error(exc, stream_id, expected_version) from None
             positions = {row.version: row.position for row in result}
+            if not self._profile.is_sqlite:
+                # Delivered at commit, to live runners LISTENing (stores/notifications.py).
+                await conn.execute(
+                    text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": NOTIFY_CHANNEL, "payload": str(max(positions.values()))},
+                )
         return [
             recorded(positions[row["version"]], stream_id, stream_type, row["version"], event)
             for row, event in zip(rows, events, strict=True)

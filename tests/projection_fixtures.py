@@ -85,10 +85,17 @@ class CounterProjection(Projection):
 
 
 class EchoProjection(Projection):
-    """Writes one document per event; no prefetch (exercises fetch-on-demand)."""
+    """Writes one document per event, refusing to write one twice."""
 
     name: ClassVar[str] = "echo"
     handles: ClassVar[frozenset[str]] = frozenset({"Counted", "Noted"})
+
+    def __init__(self, prefetch: bool = True) -> None:
+        #: False: every get is a fetch on demand (one query each).
+        self.prefetch = prefetch
+
+    def prefetch_keys(self, event: DomainEvent, record: RecordedEvent) -> Iterable[str]:
+        return (f"{record.position:08d}",) if self.prefetch else ()
 
     async def apply(self, event: DomainEvent, record: RecordedEvent, view: View) -> None:
         key = f"{record.position:08d}"

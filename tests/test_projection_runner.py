@@ -64,7 +64,8 @@ async def reference_documents(count: int, **writes: Any) -> dict[str, Any]:
 async def test_catch_up_applies_every_event_once_in_stream_order() -> None:
     events, store = InMemoryEventStore(), InMemoryProjectionStore()
     await write_round_robin(events, 50, streams=4, noted_every=5)
-    engine = make_engine([CounterProjection(), EchoProjection()], events, store)
+    # echo without prefetch: every document is fetched on demand
+    engine = make_engine([CounterProjection(), EchoProjection(prefetch=False)], events, store)
 
     summaries = await engine.catch_up()
 
