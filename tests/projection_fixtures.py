@@ -45,7 +45,7 @@ class Noted(DomainEvent):
     text: str = ""
 
 
-def test_registry() -> EventRegistry:
+def counter_registry() -> EventRegistry:
     return EventRegistry([Counted, Noted])
 
 
@@ -224,7 +224,7 @@ def make_engine(
         processors,
         events=events,
         store=store,
-        registry=test_registry(),
+        registry=counter_registry(),
         clock=clock or FixedClock(T0 + timedelta(days=1)),
         ids=UuidFactory(),
         bus=bus,
