@@ -92,7 +92,15 @@ def fail(message: str, code: int = 1) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `eventdeck` script: every failure is one line on stderr."""
-    from . import cli_bench, cli_commands, cli_reads, cli_seed  # noqa: F401  (register subcommands)
+    from . import (  # noqa: F401  (each module registers its subcommands)
+        cli_bench,
+        cli_commands,
+        cli_dlq,
+        cli_projections,
+        cli_reads,
+        cli_seed,
+        cli_trace,
+    )
 
     try:
         code = cli.main(args=argv, prog_name="eventdeck", standalone_mode=False)

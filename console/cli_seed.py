@@ -2,73 +2,70 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+import asyncio
 from datetime import datetime
 
 import click
 
+from core.clock import FixedClock, SeededIdFactory, SystemClock
 from core.domain.demo_data import SeedSummary, seed_demo
 from core.errors import InvalidInput
 
-from .bootstrap import System
-from .cli import cli, current_settings, run_with_system
+from .bootstrap import open_system
+from .cli import cli, current_settings
 from .output import short_time
 from .parsing import parse_time
-
-
-def progress_reporter(label: str) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
-    """A progress bar on stderr when it is a terminal; silence otherwise."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    state: dict[str, object] = {}
-
-    def report(done: int, total: int) -> None:
-        bar = state.get("bar")
-        if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True)
-            bar.__enter__()
-            state["bar"] = bar
-            state["done"] = 0
-        bar.update(done - int(state["done"]))  # type: ignore[attr-defined,call-overload]
-        state["done"] = done
-
-    def finish() -> None:
-        bar = state.get("bar")
-        if bar is not None:
-            bar.__exit__(None, None, None)  # type: ignore[attr-defined]
-
-    return report, finish
+from .progress import TerminalProgress
 
 
 async def seed_store(
-    system: System,
+    url: str,
     *,
+    read_only: bool,
     orders: int,
     accounts: int,
     days: int,
     seed: int,
-    end: datetime,
-    progress: Callable[[int, int], None] | None,
+    end: datetime | None,
+    label: str = "seeding",
 ) -> SeedSummary:
-    """Seed an empty store; refuses a store that already holds events."""
-    system.require_writable("seed")
-    head = await system.store.head_position()
-    if head:
-        raise InvalidInput(
-            f"the store already holds {head} events; seed writes into an empty store "
-            "(pick a new file with --db)"
-        )
-    return await seed_demo(
-        system.store,
-        system.snapshots,
-        orders=orders,
-        accounts=accounts,
-        days=days,
-        seed=seed,
-        end=end,
-        progress=progress,
-    )
+    """Seed an empty store, the fulfilment saga reacting at simulated times.
+
+    The seed runs on a fixed clock moved step by step, and the saga's catch-up
+    runs at each of its turns on that same clock, so the saga's commands are
+    recorded when they would have happened. Refuses a store that holds events.
+    """
+    clock = FixedClock(end or SystemClock().now())
+    ids = SeededIdFactory(seed)
+    system = await open_system(url, clock=clock, ids=ids, read_only=read_only)
+    try:
+        system.require_writable("seed")
+        head = await system.store.head_position()
+        if head:
+            raise InvalidInput(
+                f"the store already holds {head} events; seed writes into an empty store "
+                "(pick a new file with --db)"
+            )
+
+        async def saga_turn() -> None:
+            await system.projections.catch_up(["fulfilment"])
+
+        with TerminalProgress(label) as progress:
+            return await seed_demo(
+                system.store,
+                system.snapshots,
+                orders=orders,
+                accounts=accounts,
+                days=days,
+                seed=seed,
+                end=clock.now(),
+                progress=progress.report,
+                tick=saga_turn,
+                clock=clock,
+                ids=ids,
+            )
+    finally:
+        await system.close()
 
 
 @cli.command("seed")
@@ -81,30 +78,44 @@ async def seed_store(
 def seed_command(
     orders: int, accounts: int, days: int, seed: int, end: str | None, as_json: bool
 ) -> None:
-    """Write realistic demo history spread over the past N days."""
+    """Write realistic demo history spread over the past N days.
+
+    Orders are approved (or cancelled after a failed payment) by the fulfilment saga;
+    the newest orders are left PENDING for `eventdeck worker` or `catch-up`, and a
+    few poison streams give the projections dead letters to inspect.
+    """
     end_at = parse_time(end, "--end") if end else None
-    report, finish = progress_reporter("seeding")
-
-    async def body(system: System) -> SeedSummary:
-        try:
-            return await seed_store(
-                system,
-                orders=orders,
-                accounts=accounts,
-                days=days,
-                seed=seed,
-                end=end_at or system.clock.now(),
-                progress=report,
-            )
-        finally:
-            finish()
-
-    summary = run_with_system(body)
+    settings = current_settings()
+    summary = run_seed(settings.db, settings.read_only, orders, accounts, days, seed, end_at)
     click.echo(summary.model_dump_json() if as_json else describe(summary))
 
 
+def run_seed(
+    url: str,
+    read_only: bool,
+    orders: int,
+    accounts: int,
+    days: int,
+    seed: int,
+    end: datetime | None,
+    label: str = "seeding",
+) -> SeedSummary:
+    return asyncio.run(
+        seed_store(
+            url,
+            read_only=read_only,
+            orders=orders,
+            accounts=accounts,
+            days=days,
+            seed=seed,
+            end=end,
+            label=label,
+        )
+    )
+
+
 def describe(summary: SeedSummary) -> str:
-    """The seed summary as two readable lines."""
+    """The seed summary as a few readable lines."""
     span = ""
     if summary.first_at and summary.last_at:
         span = f" from {short_time(summary.first_at)} to {short_time(summary.last_at)}"
@@ -112,7 +123,10 @@ def describe(summary: SeedSummary) -> str:
     return (
         f"seeded {summary.events} events{span}: {summary.orders} orders, {summary.accounts} "
         f"accounts (legacy OrderPlaced rows: {summary.legacy_v1} v1, {summary.legacy_v2} v2)\n"
-        f"orders by status: {statuses}"
+        f"orders by status: {statuses}\n"
+        f"{summary.payment_failures} payment(s) failed; {summary.poison_streams} poison "
+        "stream(s) for the projections; the newest PENDING orders wait for "
+        "`eventdeck worker` or `eventdeck catch-up`"
     )
 
 
@@ -121,24 +135,16 @@ def describe(summary: SeedSummary) -> str:
 def demo_command(seed: int) -> None:
     """Seed demo history if the store is empty, then open the console."""
     settings = current_settings()
-    report, finish = progress_reporter("seeding demo history")
 
-    async def body(system: System) -> None:
-        if await system.store.head_position() == 0 and not system.read_only:
-            try:
-                await seed_store(
-                    system,
-                    orders=200,
-                    accounts=40,
-                    days=30,
-                    seed=seed,
-                    end=system.clock.now(),
-                    progress=report,
-                )
-            finally:
-                finish()
+    async def is_empty() -> bool:
+        system = await open_system(settings.db, read_only=settings.read_only)
+        try:
+            return await system.store.head_position() == 0
+        finally:
+            await system.close()
 
-    run_with_system(body)
+    if asyncio.run(is_empty()) and not settings.read_only:
+        run_seed(settings.db, False, 200, 40, 30, seed, None, label="seeding demo history")
     from .app import run_console
 
     run_console(settings)

@@ -69,6 +69,12 @@ class InMemoryEventStore:
             and (until is None or e.recorded_at <= until)
         ]
 
+    async def read_correlated(
+        self, correlation_id: str, *, limit: int = 10_000
+    ) -> list[RecordedEvent]:
+        found = [e for e in self._events if e.metadata.correlation_id == correlation_id]
+        return found[:limit]
+
     async def read_all(
         self,
         *,

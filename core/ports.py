@@ -51,6 +51,12 @@ class EventStore(Protocol):
         """A stream's events in version order, optionally bounded by version or time."""
         ...
 
+    async def read_correlated(
+        self, correlation_id: str, *, limit: int = 10_000
+    ) -> list[RecordedEvent]:
+        """Events whose metadata carries `correlation_id`, in position order (traces)."""
+        ...
+
     def read_all(
         self,
         *,

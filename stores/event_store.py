@@ -156,6 +156,20 @@ class SqlEventStore:
             rows = (await conn.execute(statement)).all()
         return [decode_event(row) for row in rows]
 
+    async def read_correlated(
+        self, correlation_id: str, *, limit: int = 10_000
+    ) -> list[RecordedEvent]:
+        """Events carrying `correlation_id` in their metadata, in position order."""
+        statement = (
+            select(*EVENT_COLUMNS)
+            .where(event_table.c.correlation_id == correlation_id)
+            .order_by(event_table.c.position)
+            .limit(limit)
+        )
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(statement)).all()
+        return [decode_event(row) for row in rows]
+
     async def read_all(
         self,
         *,

@@ -147,6 +147,17 @@ class EventStoreContract:
 
     # -- reads ----------------------------------------------------------------------------
 
+    async def test_read_correlated_in_position_order(self, es: EventStore) -> None:
+        traced = Metadata(user_id="u", correlation_id="corr-1", causation_id="cmd-1")
+        other = Metadata(user_id="u", correlation_id="corr-2", causation_id="cmd-2")
+        await es.append("a", "thing", [new_event(metadata=traced)], 0)
+        await es.append("b", "thing", [new_event(metadata=other)], 0)
+        await es.append("c", "thing", [new_event(metadata=traced), new_event(metadata=traced)], 0)
+        found = await es.read_correlated("corr-1")
+        assert [(e.stream_id, e.position) for e in found] == [("a", 1), ("c", 3), ("c", 4)]
+        assert [e.position for e in await es.read_correlated("corr-1", limit=2)] == [1, 3]
+        assert await es.read_correlated("nope") == []
+
     async def test_read_stream_bounds(self, es: EventStore) -> None:
         await es.append("s", "thing", [new_event(at=seconds(i)) for i in range(5)], 0)
         await es.append("other", "thing", [new_event()], 0)
