@@ -16,7 +16,7 @@ from .checkpoints import Checkpoint
 from .clock import Clock
 from .dead_letters import NewDeadLetter, ParkedEvent, describe_failure
 from .errors import StoredRecordError
-from .event_applier import EventApplier
+from .event_applier import Decoded, EventApplier
 from .events import RecordedEvent
 from .ports import EventStore
 from .projection_store import BatchCommit, Cursor, ProjectionStore
@@ -53,6 +53,7 @@ class BatchProcessor:
         clock: Clock,
         batch_size: int,
         window: int | None = None,
+        commit_after_commands: bool = False,
     ) -> None:
         processor = applier.processor
         self.name = processor.name
@@ -61,6 +62,8 @@ class BatchProcessor:
         self._store = store
         self._clock = clock
         self._batch_size = max(batch_size, 1)
+        #: Commit right after each event that sent commands (sagas), not only at the end.
+        self._commit_after_commands = commit_after_commands
         #: Positions one batch spans at most.
         self._window = max(window or self._batch_size * 4, self._batch_size)
         self._types: list[str] | None = (
@@ -76,86 +79,95 @@ class BatchProcessor:
         lease_expires_at: datetime | None,
         meter: RateMeter | None = None,
     ) -> BatchResult:
-        """Process the events after the cursor's position towards `head` and commit: at
-        most `batch_size` events, across at most `window` positions."""
+        """Process the events after the cursor's position towards `head`: at most
+        `batch_size` events, across at most `window` positions, committed together —
+        with `commit_after_commands` (sagas), also right after each event that sent a
+        command, so a saga's state and checkpoint follow each command closely."""
         checkpoint = cursor.checkpoint
         until = min(head, checkpoint.position + self._window)
         records, unreadable = await self._read(checkpoint.position, until)
         if unreadable is not None:
-            position = unreadable.position
+            end = unreadable.position
         elif len(records) >= self._batch_size:
-            position = records[-1].position
+            end = records[-1].position
         else:
-            position = until
+            end = until
         generation = checkpoint.generation
         cache = DocumentCache(lambda keys: self._store.get_documents(self.name, generation, keys))
-        result = BatchResult(checkpoint=checkpoint, events=len(records))
-        parked = await self._apply(records, set(cursor.blocked_streams), cache, result)
-        if unreadable is not None:
-            result.events += 1
-            if unreadable.stream_id in cursor.blocked_streams or any(
-                dl.stream_id == unreadable.stream_id for dl in result.dead_letters
-            ):
-                parked.append(
-                    ParkedEvent(
-                        position=unreadable.position,
-                        event_id=unreadable.event_id,
-                        stream_id=unreadable.stream_id,
-                        event_type=unreadable.event_type,
-                        parked_at=unreadable.failed_at,
-                    )
-                )
-            else:
-                result.dead_letters.append(unreadable)
-        result.parked = len(parked)
-        now = self._clock.now()
-        batch = BatchCommit(
-            name=self.name,
-            generation=generation,
-            expected_position=checkpoint.position,
-            expected_revision=checkpoint.revision,
-            position=position,
-            now=now,
-            last_event_at=records[-1].recorded_at if records else checkpoint.last_event_at,
-            owner=owner,
-            lease_expires_at=lease_expires_at,
-            events_per_second=meter.observe(position) if meter is not None else None,
-            upserts=cache.upserts(),
-            deletes=cache.deletes(),
-            new_dead_letters=result.dead_letters,
-            parked=parked,
-        )
-        result.checkpoint = await self._store.commit(batch)
-        result.advanced = position - checkpoint.position
-        return result
-
-    async def _apply(
-        self,
-        records: list[RecordedEvent],
-        blocked: set[str],
-        cache: DocumentCache,
-        result: BatchResult,
-    ) -> list[ParkedEvent]:
         applier = self._applier
         decoded = [applier.decode(record) for record in records]
+        blocked = set(cursor.blocked_streams)
         keys: set[str] = set()
         for record, event in zip(records, decoded, strict=True):
             if record.stream_id not in blocked:
                 keys.update(applier.prefetch_keys(event, record))
         await cache.prefetch(keys)
-        parked: list[ParkedEvent] = []
-        now = self._clock.now()
-        for record, event in zip(records, decoded, strict=True):
-            if record.stream_id in blocked:
-                parked.append(ParkedEvent.of(record, now))
-                continue
-            dead = await applier.apply(record, event, cache)
-            if dead is None:
-                result.applied += 1
-            else:
-                result.dead_letters.append(dead)
-                blocked.add(record.stream_id)
-        return parked
+        result = BatchResult(checkpoint=checkpoint)
+        index = 0
+        while True:
+            group_start = index
+            dead: list[NewDeadLetter] = []
+            parked: list[ParkedEvent] = []
+            while index < len(records):
+                record, event = records[index], decoded[index]
+                index += 1
+                sent = applier.commands_sent
+                await self._apply_one(record, event, blocked, cache, dead, parked)
+                if self._commit_after_commands and applier.commands_sent != sent:
+                    break  # a saga commits right after each command it sends
+            group = records[group_start:index]
+            last = index >= len(records)
+            if last and unreadable is not None:
+                if unreadable.stream_id in blocked:
+                    parked.append(_parked(unreadable))
+                else:
+                    dead.append(unreadable)
+            position = end if last else group[-1].position
+            batch = BatchCommit(
+                name=self.name,
+                generation=generation,
+                expected_position=checkpoint.position,
+                expected_revision=checkpoint.revision,
+                position=position,
+                now=self._clock.now(),
+                last_event_at=group[-1].recorded_at if group else checkpoint.last_event_at,
+                owner=owner,
+                lease_expires_at=lease_expires_at,
+                events_per_second=meter.observe(position) if meter is not None else None,
+                upserts=cache.upserts(),
+                deletes=cache.deletes(),
+                new_dead_letters=dead,
+                parked=parked,
+            )
+            checkpoint = await self._store.commit(batch)
+            cache.changes.clear()
+            result.events += len(group) + (1 if last and unreadable is not None else 0)
+            result.applied += len(group) - len(parked) - len(dead)
+            result.parked += len(parked)
+            result.dead_letters.extend(dead)
+            if last:
+                break
+        result.checkpoint = checkpoint
+        result.advanced = checkpoint.position - cursor.checkpoint.position
+        return result
+
+    async def _apply_one(
+        self,
+        record: RecordedEvent,
+        event: Decoded,
+        blocked: set[str],
+        cache: DocumentCache,
+        dead: list[NewDeadLetter],
+        parked: list[ParkedEvent],
+    ) -> None:
+        """Apply one event; park it if its stream is blocked; a failure blocks its stream."""
+        if record.stream_id in blocked:
+            parked.append(ParkedEvent.of(record, self._clock.now()))
+            return
+        failure = await self._applier.apply(record, event, cache)
+        if failure is not None:
+            dead.append(failure)
+            blocked.add(record.stream_id)
 
     async def _read(
         self, after: int, head: int
@@ -184,6 +196,16 @@ class BatchProcessor:
             if close is not None:
                 await close()
         return records, None
+
+
+def _parked(dead: NewDeadLetter) -> ParkedEvent:
+    return ParkedEvent(
+        position=dead.position,
+        event_id=dead.event_id,
+        stream_id=dead.stream_id,
+        event_type=dead.event_type,
+        parked_at=dead.failed_at,
+    )
 
 
 def _unreadable(exc: StoredRecordError, now: datetime) -> NewDeadLetter:

@@ -71,6 +71,7 @@ class ProcessorWorker:
             clock,
             config.batch_size_for(applier.is_saga),
             config.window,
+            commit_after_commands=applier.is_saga,
         )
         self.meter = RateMeter(config.rate_window)
         self.generation: int | None = None

@@ -13,8 +13,9 @@ class RunnerConfig:
 
     #: Events read, applied and committed together by a projection.
     batch_size: int = 2000
-    #: Sagas commit after every event, so their state follows each command closely.
-    saga_batch_size: int = 1
+    #: Events a saga reads (and commits) together at most; it also commits right after
+    #: each event that sent a command, so its state and checkpoint follow each command.
+    saga_batch_size: int = 100
     #: Positions one batch reads across at most, in batch sizes: bounds each read's cost
     #: whatever the database's plan for a type filter (SQLite without statistics would
     #: otherwise scan every later event of the handled types for each batch).

@@ -8,10 +8,12 @@ from decimal import Decimal
 import pytest
 
 from core.aggregate import Aggregate
+from core.checkpoints import Checkpoint
 from core.clock import FixedClock
 from core.domain.commands import Deposit
 from core.memory_projection_store import InMemoryProjectionStore
 from core.memory_store import InMemoryEventStore
+from core.projection_store import BatchCommit
 from tests.projection_fixtures import (
     T0,
     CounterProjection,
@@ -113,3 +115,28 @@ async def test_other_command_failures_become_dead_letters(swallow_all: bool) -> 
     [dead] = await engine.dead_letters.list(projection="payer")
     assert dead.error == "RuntimeError: ledger offline"
     assert await store.get_document("payer", "acc-1") is None
+
+
+class RecordingStore(InMemoryProjectionStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.committed: list[int] = []
+
+    async def commit(self, batch: BatchCommit) -> Checkpoint:
+        self.committed.append(batch.position)
+        return await super().commit(batch)
+
+
+async def test_a_saga_commits_right_after_each_command_it_sends() -> None:
+    events, store = InMemoryEventStore(), RecordingStore()
+    clock = FixedClock(T0)
+    bus = await demo_bus(events, clock)  # position 1: the account
+    await pay(events, 5)  # 2
+    await events.append("other", "Counter", [new_counted(1), new_counted(2)], 0)  # 3, 4
+    await pay(events, 7)  # 5
+    await events.append("other", "Counter", [new_counted(3)], 2)  # 6
+    engine = make_engine([PayerSaga()], events, store, clock=clock, bus=bus)
+    await engine.catch_up()
+    # commits right after each trigger (2, 5) and at the end of the batch (6); the next
+    # pass (the saga sent commands) moves past its own deposits (7, 8)
+    assert store.committed == [2, 5, 6, 8]
