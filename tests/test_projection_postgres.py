@@ -26,11 +26,11 @@ from stores.notifications import open_wakeups
 from tests.projection_fixtures import (
     CounterProjection,
     EchoProjection,
+    counter_registry,
     documents,
     fast_config,
     make_engine,
     new_counted,
-    counter_registry,
 )
 
 pytestmark = pytest.mark.postgres
@@ -283,3 +283,76 @@ async def test_live_runners_wake_on_notifications_not_polls(
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+_WRITER = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from stores import open_stores
+    from tests.projection_fixtures import new_counted
+
+    async def main(url, name, seconds):
+        events, _ = await open_stores(url)
+        versions, n, deadline = {}, 0, time.monotonic() + float(seconds)
+        while time.monotonic() < deadline:
+            stream = f"{name}-{n % 7}"
+            await events.append(stream, "Counter", [new_counted(n)], versions.get(stream, 0))
+            versions[stream] = versions.get(stream, 0) + 1
+            n += 1
+        await events.close()
+        print(n, flush=True)
+
+    asyncio.run(main(*sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.slow
+async def test_two_workers_four_writers_and_the_owner_killed_midway(
+    pg: tuple[str, SqlEventStore, SqlProjectionStore],
+) -> None:
+    url, events, store = pg
+    seconds = 10.0
+    workers = {owner: await start_worker(url, owner, LEASE) for owner in ("A", "B")}
+    writers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _WRITER,
+            url,
+            f"w{i}",
+            str(seconds),
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for i in range(4)
+    ]
+    engine = engine_for(events, store)
+    try:
+        await asyncio.sleep(seconds / 2)
+        owner = next(s.owner for s in await engine.status() if s.name == "counter")
+        assert owner in workers
+        os.kill(workers[owner].pid, signal.SIGKILL)
+        await workers[owner].wait()
+        written = 0
+        for writer in writers:
+            out, _ = await writer.communicate()
+            written += int(out)
+        assert written > 200
+
+        async def caught_up() -> bool:
+            head = await events.head_position()
+            return all(s.lag_events == 0 and s.head == head for s in await engine.status())
+
+        await wait_until(caught_up, 30)
+        survivor = "B" if owner == "A" else "A"
+        assert {s.owner for s in await engine.status()} == {survivor}
+        assert await events.head_position() == written
+        assert len(await documents(store, "echo")) == written
+        assert await documents(store, "counter") == await expected_documents(events)
+        assert await store.dead_letters() == []
+    finally:
+        for proc in [*workers.values(), *writers]:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
