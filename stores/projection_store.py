@@ -12,7 +12,7 @@ deleted with the rest) or finds its checkpoint gone and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,27 +21,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.checkpoints import Checkpoint, ProjectionStatus
-from core.dead_letters import DeadLetter, DeadLetterStatus, ParkedEvent
+from core.dead_letters import DeadLetterStatus
 from core.errors import RebuildInProgress, StaleCheckpoint, UnknownProjection
 from core.projection_store import BatchCommit, Cursor
-from core.projections import Document
 
 from .engine import profile_of
+from .projection_queries import ProjectionQueries
 from .projection_rows import (
     REBUILDING,
-    active_generation,
     checkpoint_of,
     checkpoint_row,
-    chunks,
-    dead_letter_of,
-    dead_letter_query,
     delete_documents,
     delete_generation_data,
     insert_dead_letters,
-    is_active,
-    load_document,
     park,
-    parked_of,
     unpark,
     update_dead_letters,
     upsert_documents,
@@ -55,7 +48,7 @@ if TYPE_CHECKING:
 _cp = checkpoints.c
 
 
-class SqlProjectionStore:
+class SqlProjectionStore(ProjectionQueries):
     """Checkpoints, read models, dead letters and parked events in SQL tables.
 
     Shares the engine of the event store (build it with `stores.make_engine`).
@@ -303,122 +296,6 @@ class SqlProjectionStore:
             delete(checkpoints).where(_cp.name == name, _cp.generation == generation)
         )
         await delete_generation_data(conn, name, generation)
-
-    # -- read models ------------------------------------------------------------------
-
-    async def get_documents(
-        self, view: str, generation: int, keys: Collection[str]
-    ) -> dict[str, Document]:
-        found: dict[str, Document] = {}
-        wanted = sorted(keys)
-        if not wanted:
-            return found
-        async with reading(self._engine) as conn:
-            for part in chunks(wanted):
-                rows = await conn.execute(
-                    select(read_models.c.key, read_models.c.doc).where(
-                        read_models.c.view == view,
-                        read_models.c.generation == generation,
-                        read_models.c.key.in_(part),
-                    )
-                )
-                for key, doc in rows:
-                    found[key] = load_document(doc, view, key)
-        return found
-
-    async def get_document(self, view: str, key: str) -> Document | None:
-        statement = select(read_models.c.doc).where(
-            read_models.c.view == view,
-            read_models.c.generation == active_generation(view),
-            read_models.c.key == key,
-        )
-        async with reading(self._engine) as conn:
-            doc = await conn.scalar(statement)
-        return load_document(doc, view, key) if doc is not None else None
-
-    async def list_documents(
-        self, view: str, *, limit: int | None = None, offset: int = 0
-    ) -> list[tuple[str, Document]]:
-        statement = (
-            select(read_models.c.key, read_models.c.doc)
-            .where(
-                read_models.c.view == view,
-                read_models.c.generation == active_generation(view),
-            )
-            .order_by(read_models.c.key)
-            .offset(max(offset, 0))
-        )
-        if limit is not None:
-            statement = statement.limit(max(limit, 0))
-        async with reading(self._engine) as conn:
-            rows = (await conn.execute(statement)).all()
-        return [(key, load_document(doc, view, key)) for key, doc in rows]
-
-    async def count_documents(self, view: str, generation: int | None = None) -> int:
-        wanted = active_generation(view) if generation is None else generation
-        statement = (
-            select(func.count())
-            .select_from(read_models)
-            .where(read_models.c.view == view, read_models.c.generation == wanted)
-        )
-        async with reading(self._engine) as conn:
-            return int(await conn.scalar(statement) or 0)
-
-    # -- dead letters -----------------------------------------------------------------
-
-    async def dead_letters(
-        self,
-        *,
-        projection: str | None = None,
-        status: DeadLetterStatus | None = None,
-        generation: int | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[DeadLetter]:
-        d = dead_letters.c
-        statement = dead_letter_query()
-        if projection is not None:
-            statement = statement.where(d.projection == projection)
-        if status is not None:
-            statement = statement.where(d.status == status.value)
-        if generation is not None:
-            statement = statement.where(d.generation == generation)
-        else:
-            statement = statement.where(is_active(d.projection, d.generation))
-        statement = statement.order_by(d.projection, d.position, d.id).offset(max(offset, 0))
-        if limit is not None:
-            statement = statement.limit(max(limit, 0))
-        async with reading(self._engine) as conn:
-            rows = (await conn.execute(statement)).all()
-        return [dead_letter_of(row) for row in rows]
-
-    async def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
-        statement = dead_letter_query().where(dead_letters.c.id == dead_letter_id)
-        async with reading(self._engine) as conn:
-            row = (await conn.execute(statement)).first()
-        return dead_letter_of(row) if row is not None else None
-
-    async def dead_letter_counts(self) -> dict[str, int]:
-        d = dead_letters.c
-        statement = (
-            select(d.projection, func.count())
-            .where(d.status == DeadLetterStatus.OPEN.value, is_active(d.projection, d.generation))
-            .group_by(d.projection)
-        )
-        async with reading(self._engine) as conn:
-            rows = (await conn.execute(statement)).all()
-        return {name: int(count) for name, count in rows}
-
-    async def parked_events(
-        self, name: str, generation: int, stream_id: str | None = None
-    ) -> list[ParkedEvent]:
-        p = parked_events.c
-        statement = select(parked_events).where(p.projection == name, p.generation == generation)
-        if stream_id is not None:
-            statement = statement.where(p.stream_id == stream_id)
-        async with reading(self._engine) as conn:
-            rows = (await conn.execute(statement.order_by(p.position))).all()
-        return [parked_of(row) for row in rows]
 
 
 async def _copy_generation(
