@@ -166,6 +166,8 @@ class ProjectionRunner:
     ) -> None:
         started = time.monotonic()
         waiting_since: float | None = None
+        if worker.checkpoint is not None:  # a later pass: measure this pass only
+            worker.meter.reset(worker.checkpoint.position)
         try:
             head = await retry_transient(
                 self._events.head_position, self.config.transient, what="reading the head"
