@@ -8,11 +8,12 @@ previous one. Keys, help and palette come from the one action registry.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.markup import escape
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
@@ -34,6 +35,34 @@ if TYPE_CHECKING:
     from .cli import Settings
 
 SystemFactory = Callable[[], Awaitable[System]]
+T = TypeVar("T")
+#: How long closing waits for store calls still running.
+DRAIN_SECONDS = 5.0
+
+
+class StoreCalls:
+    """Runs store calls so that cancelling the caller never cuts a query short.
+
+    Workers are cancelled freely (an exclusive worker replaced, a screen closed,
+    the palette refining its search); a query cancelled halfway makes the
+    driver throw its connection away, and a store closed under it can hang the
+    shutdown. Each call therefore runs in its own task, shielded from the
+    caller's cancellation; closing waits for the ones still running.
+    """
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[Any]] = set()
+
+    async def __call__(self, call: Awaitable[T]) -> T:
+        task = asyncio.ensure_future(call)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+
 
 _APP_BINDINGS = REGISTRY.register(
     APP_SCOPE,
@@ -84,8 +113,11 @@ class EventdeckApp(App[None]):
         ids: IdFactory | None = None,
         poll_seconds: float = 0.5,
         first_screen: str = "dashboard",
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
+        #: False in snapshots and screenshots: a blinking cursor makes pictures differ.
+        self.cursor_blink = cursor_blink
         if isinstance(source, str):
             url = source
 
@@ -101,6 +133,8 @@ class EventdeckApp(App[None]):
         self.poll_seconds = poll_seconds
         self.first_screen = first_screen
         self.system_or_none: System | None = None
+        #: Every store call of the screens goes through here (see StoreCalls).
+        self.io = StoreCalls()
         self._history: list[str] = []
 
     @property
@@ -141,7 +175,13 @@ class EventdeckApp(App[None]):
             f"[b red]Cannot open the store:[/] {escape(message.error)}\n\nPress q to quit."
         )
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # focus events bubble up from every screen, the palette's and modals' too
+        if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
+
     async def on_unmount(self) -> None:
+        await self.io.drain()
         if self.system_or_none is not None:
             await self.system_or_none.close()
 

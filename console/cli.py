@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         cli_dlq,
         cli_projections,
         cli_reads,
+        cli_screenshots,
         cli_seed,
         cli_trace,
     )

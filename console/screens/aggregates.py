@@ -157,8 +157,10 @@ class AggregatesScreen(ConsoleScreen):
 
     @work(exclusive=True, group="agg-list", exit_on_error=False)
     async def list_streams(self, prefix: str, kind: str | None, offset: int) -> None:
-        found = await self.system.store.list_streams(
-            stream_type=kind, prefix=prefix or None, limit=PAGE + 1, offset=offset
+        found = await self.console.io(
+            self.system.store.list_streams(
+                stream_type=kind, prefix=prefix or None, limit=PAGE + 1, offset=offset
+            )
         )
         self.post_message(self.StreamsListed(found[:PAGE], offset, len(found) > PAGE))
 
@@ -187,7 +189,7 @@ class AggregatesScreen(ConsoleScreen):
             table.set_rows(rows, cursor_key=keep if keep else (rows[0].key if rows else None))
         else:
             table.append_rows(rows)
-        status = f"{table.row_count:,} streams"
+        status = f"{table.row_count:,} stream{'s' if table.row_count != 1 else ''}"
         if self._more:
             status += " - more below" if table.row_count < MAX_LISTED else " - refine the search"
         self.query_one("#agg-streams-status", Static).update(status)
@@ -229,11 +231,11 @@ class AggregatesScreen(ConsoleScreen):
     @work(exclusive=True, group="agg-stream", exit_on_error=False)
     async def read_stream(self, stream_id: str) -> None:
         try:
-            history = await self.system.time_travel.history(stream_id)
+            history = await self.console.io(self.system.time_travel.history(stream_id))
         except EventdeckError as exc:
             self.post_message(self.LoadFailed(stream_id, exc))
             return
-        snapshots = await self.system.snapshots.versions(stream_id)
+        snapshots = await self.console.io(self.system.snapshots.versions(stream_id))
         self.post_message(self.StreamLoaded(stream_id, history, snapshots))
 
     @on(StreamLoaded)
@@ -275,7 +277,9 @@ class AggregatesScreen(ConsoleScreen):
     @work(exclusive=True, group="agg-state", exit_on_error=False)
     async def read_state(self, stream_id: str, version: int | None, at: datetime | None) -> None:
         try:
-            view = await self.system.time_travel.state(stream_id, version=version, at=at)
+            view = await self.console.io(
+                self.system.time_travel.state(stream_id, version=version, at=at)
+            )
         except EventdeckError as exc:
             self.post_message(self.LoadFailed(stream_id, exc))
             return

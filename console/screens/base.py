@@ -20,7 +20,7 @@ class ReadOnlyBanner(Static):
     """The always-visible reminder that writes are refused."""
 
     DEFAULT_CSS = """
-    ReadOnlyBanner { dock: top; height: 1; width: 100%; background: $warning;
+    ReadOnlyBanner { height: 1; width: 100%; background: $warning;
         color: $background; text-style: bold; content-align: center middle; }
     """
 

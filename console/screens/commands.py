@@ -186,7 +186,10 @@ class CommandsScreen(ConsoleScreen):
     async def dispatch(self, command: Command) -> None:
         try:
             self.system.require_writable("issue a command")
-            result = await self.system.bus.dispatch(command, user_id=self.console.user)
+            # shielded: a confirmed command completes even if the screen goes away
+            result = await self.console.io(
+                self.system.bus.dispatch(command, user_id=self.console.user)
+            )
         except EventdeckError as exc:
             self.post_message(self.Rejected(command, exc))
             return

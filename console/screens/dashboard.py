@@ -94,7 +94,8 @@ class DashboardScreen(ConsoleScreen):
 
     @work(exclusive=True, group="dashboard", exit_on_error=False)
     async def read_figures(self) -> None:
-        stats = await read_stats(self.system.store, self.system.url, self.system.clock.now())
+        system = self.system
+        stats = await self.console.io(read_stats(system.store, system.url, system.clock.now()))
         self.post_message(self.StatsRead(stats))
 
     def worker_failed(self, group: str, error: BaseException) -> None:

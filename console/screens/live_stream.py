@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from core.events import RecordedEvent
+from stores.event_store import SqlEventStore
 
 from ..actions import REGISTRY, action
 from ..widgets.event_detail import EventDetail
@@ -51,6 +52,19 @@ class PollResult:
     events: list[RecordedEvent]
 
 
+async def read_after(store: SqlEventStore, last: int | None, following: bool) -> PollResult:
+    """One poll: the head, and (when following) up to `PAGE` events after `last`."""
+    head = await store.head_position()
+    start = max(head - INITIAL, 0) if last is None else last
+    events: list[RecordedEvent] = []
+    read_to = start
+    if following and head > start:
+        read_to = min(head, start + PAGE)
+        reading = store.read_all(from_position=start + 1, to_position=read_to, page_size=PAGE)
+        events = [event async for event in reading]
+    return PollResult(head, start, read_to, events)
+
+
 class LiveStreamScreen(ConsoleScreen):
     """Events as they are appended, newest at the bottom."""
 
@@ -60,7 +74,9 @@ class LiveStreamScreen(ConsoleScreen):
         "Live stream",
         [
             action(SCOPE, "f", "toggle_follow", "Follow", "Follow new events on or off (pause)"),
-            action(SCOPE, "slash", "focus_filters", "Filter", "Type filters: type, stream, user"),
+            action(
+                SCOPE, "slash", "focus_filters", "Filter", "Type filters: type, stream, user, text"
+            ),
             action(SCOPE, "x", "clear_filters", "Clear filters", "Show every event again"),
             action(
                 SCOPE,
@@ -139,20 +155,8 @@ class LiveStreamScreen(ConsoleScreen):
 
     @work(exclusive=True, group="live-poll", exit_on_error=False)
     async def poll_store(self, last: int | None, following: bool) -> None:
-        store = self.system.store
-        head = await store.head_position()
-        start = max(head - INITIAL, 0) if last is None else last
-        events: list[RecordedEvent] = []
-        read_to = start
-        if following and head > start:
-            read_to = min(head, start + PAGE)
-            events = [
-                event
-                async for event in store.read_all(
-                    from_position=start + 1, to_position=read_to, page_size=PAGE
-                )
-            ]
-        self.post_message(self.Polled(PollResult(head, start, read_to, events)))
+        result = await self.console.io(read_after(self.system.store, last, following))
+        self.post_message(self.Polled(result))
 
     def worker_failed(self, group: str, error: BaseException) -> None:
         super().worker_failed(group, error)

@@ -72,7 +72,8 @@ class EventdeckCommands(Provider):
         if not prefix or self.console.system_or_none is None:
             return
         try:
-            streams = await self.console.system.store.list_streams(prefix=prefix, limit=STREAM_HITS)
+            store = self.console.system.store
+            streams = await self.console.io(store.list_streams(prefix=prefix, limit=STREAM_HITS))
         except EventdeckError:
             return
         for info in streams:

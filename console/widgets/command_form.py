@@ -28,6 +28,8 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 from core.commands import Command, make_command
 
 Kind = Literal["text", "lines", "choice", "money", "time"]
+#: How item fields are named in the `SKU:QTY:PRICE` line form of the command line.
+_SHORT = {"product_id": "SKU", "quantity": "QTY", "price": "PRICE"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 def _item_hint(item: Any) -> str:
     item, _ = _unwrap(item)
     if inspect.isclass(item) and issubclass(item, BaseModel):
-        shape = ":".join(name.upper() for name in item.model_fields)
+        shape = ":".join(_SHORT.get(name, name.upper()) for name in item.model_fields)
         return f"one per line, {shape}"
     return "one per line"
 

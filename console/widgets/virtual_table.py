@@ -65,8 +65,7 @@ class VirtualTable(ScrollView, can_focus=True):
     VirtualTable > .virtual-table--header { text-style: bold; color: $text-accent; }
     VirtualTable > .virtual-table--cursor { background: $block-cursor-background;
         color: $block-cursor-foreground; text-style: $block-cursor-text-style; }
-    VirtualTable > .virtual-table--cursor-blurred {
-        background: $block-cursor-blurred-background; }
+    VirtualTable > .virtual-table--cursor-blurred { background: $accent 30%; }
     """
 
     class Highlighted(Message):
@@ -120,7 +119,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def cursor_key(self) -> Hashable | None:
         return self._rows[self.cursor].key if 0 <= self.cursor < len(self._rows) else None
 
-    def keys(self) -> list[Hashable]:
+    def row_keys(self) -> list[Hashable]:
         return [row.key for row in self._rows]
 
     def row(self, key: Hashable) -> Row | None:

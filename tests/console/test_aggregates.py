@@ -1,0 +1,156 @@
+"""Aggregates: search, stepping through versions, time travel, snapshots, blame."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from console.app import EventdeckApp
+from console.screens.aggregates import AggregatesScreen
+from console.widgets.state_panel import StatePanel, blame
+from console.widgets.virtual_table import VirtualTable
+from core.ports import StreamInfo
+from core.snapshots import Snapshot
+
+from .helpers import running, screen_text, static_text, wait_until
+
+
+async def busiest_order(app: EventdeckApp) -> StreamInfo:
+    orders = await app.system.store.list_streams(stream_type="Order")
+    return max(orders, key=lambda info: info.version)
+
+
+async def show(
+    app: EventdeckApp, pilot: Pilot[None], stream_id: str, version: int | None
+) -> StatePanel:
+    app.open_stream(stream_id, version)
+
+    def ready() -> bool:
+        screen = app.screen
+        if not isinstance(screen, AggregatesScreen):
+            return False
+        view = screen.query_one(StatePanel).view
+        return (
+            view is not None
+            and view.stream_id == stream_id
+            and (version is None or view.version == version)
+        )
+
+    await wait_until(pilot, ready, f"{stream_id} at version {version}")
+    return app.screen.query_one(StatePanel)
+
+
+def state_version(app: EventdeckApp) -> int:
+    view = app.screen.query_one(StatePanel).view
+    assert view is not None
+    return view.version
+
+
+async def test_stepping_through_versions_changes_the_state(demo_db: str) -> None:
+    async with running(demo_db) as (app, pilot):
+        order = await busiest_order(app)
+        panel = await show(app, pilot, order.stream_id, None)
+        assert panel.view is not None and panel.view.version == order.version
+        latest = dict(panel.view.state)
+        await pilot.press("left_square_bracket")
+        await wait_until(pilot, lambda: state_version(app) == order.version - 1, "one older")
+        older = dict(panel.view.state)
+        assert older != latest
+        changed = panel.history[order.version - 1].changes
+        assert all(latest[field] == change["to"] for field, change in changed.items())
+        assert all(older.get(field) == change["from"] for field, change in changed.items())
+        await pilot.press("up")  # the timeline has focus: arrows step too
+        await wait_until(pilot, lambda: state_version(app) == order.version - 2, "two older")
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await wait_until(pilot, lambda: state_version(app) == order.version, "back to latest")
+        assert panel.view.state == latest
+
+
+async def test_changed_fields_are_marked_and_blame_names_the_event(demo_db: str) -> None:
+    async with running(demo_db) as (app, pilot):
+        order = await busiest_order(app)
+        panel = await show(app, pilot, order.stream_id, 2)
+        entry = panel.history[1]
+        marked = {
+            str(row[0]).removeprefix("● ").strip()
+            for row in (panel.table.get_row_at(index) for index in range(panel.table.row_count))
+            if str(row[0]).startswith("●")
+        }
+        assert marked == set(entry.changes)
+        panel.table.move_cursor(row=panel.table.get_row_index("status"))
+        await pilot.pause()
+        line = static_text(panel.query_one("#state-blame", Static))
+        assert f"status last changed by v2 {entry.type}" in line
+        assert blame(panel.history, 2, "customer_id") == panel.history[0]
+
+
+async def test_t_shows_the_state_at_a_typed_time(demo_db: str) -> None:
+    async with running(demo_db) as (app, pilot):
+        order = await busiest_order(app)
+        panel = await show(app, pilot, order.stream_id, None)
+        second = panel.history[1].recorded_at
+        between = second - timedelta(seconds=1)
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*between.isoformat())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: state_version(app) == 1, "the state at that time")
+        timeline = app.screen.query_one("#agg-timeline", VirtualTable)
+        assert timeline.cursor_key == 1
+        assert "(time travel)" in screen_text(app)
+        # before the stream existed: a clear message, nothing else changes
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"2000-01-01", "enter")
+        await wait_until(pilot, lambda: "did not exist yet" in screen_text(app), "the refusal")
+        # a time that is not a time: the reason, as a notification
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"yesterday", "enter")
+        await wait_until(pilot, lambda: "use ISO 8601" in screen_text(app), "the parse error")
+
+
+async def test_search_by_prefix_and_type_pages_the_list(demo_db: str) -> None:
+    async with running(demo_db) as (app, pilot):
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, AggregatesScreen), "aggregates")
+        streams = app.screen.query_one("#agg-streams", VirtualTable)
+        await wait_until(pilot, lambda: streams.row_count > 0, "the stream list")
+        total = len(await app.system.store.list_streams())
+        assert streams.row_count == min(total, 100)
+        await pilot.press("slash")
+        await pilot.press(*"acc-")
+        await wait_until(
+            pilot,
+            lambda: (
+                streams.row_count > 0
+                and all(str(key).startswith("acc-") for key in streams.row_keys())
+            ),
+            "only accounts",
+        )
+        assert app.screen.query_one("#agg-search", Input).value == "acc-"
+
+
+async def test_snapshots_are_marked_on_the_timeline(demo_db: str) -> None:
+    async with running(demo_db) as (app, pilot):
+        accounts = await app.system.store.list_streams(stream_type="Account")
+        busiest = max(accounts, key=lambda info: info.version)
+        # take a snapshot at version 2 so there is one to show
+        aggregate = await app.system.repository.load_any(busiest.stream_id, version=2)
+        await app.system.snapshots.save(
+            Snapshot(
+                stream_id=aggregate.id,
+                stream_type=aggregate.stream_type,
+                version=2,
+                state=aggregate.snapshot_state(),
+                state_schema=aggregate.state_schema,
+                taken_at=app.system.clock.now(),
+            )
+        )
+        await show(app, pilot, busiest.stream_id, None)
+        timeline = app.screen.query_one("#agg-timeline", VirtualTable)
+        row = timeline.row(2)
+        assert row is not None and str(row.cells[1]) == "◆"
+        assert "snapshot at 2" in screen_text(app)
