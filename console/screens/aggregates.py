@@ -38,6 +38,8 @@ PAGE = 100
 #: Rows the stream list grows to before asking for a narrower search.
 MAX_LISTED = 5000
 SNAPSHOT_MARK = Text("◆", style="bold magenta")
+#: The cursor must rest this long before the store is read for where it is.
+DEBOUNCE_SECONDS = 0.08
 
 
 class AggregatesScreen(ConsoleScreen):
@@ -200,8 +202,9 @@ class AggregatesScreen(ConsoleScreen):
         near_end = table.cursor >= table.row_count - 5
         if near_end and self._more and not self._listing and table.row_count < MAX_LISTED:
             self._list(table.row_count)
-        if isinstance(message.key, str) and message.key != self.stream_id:
-            self.load_stream(message.key, None)
+        key = message.key
+        if isinstance(key, str) and key != self.stream_id:
+            self.debounce("stream", DEBOUNCE_SECONDS, lambda: self._load_if_current(key))
 
     @on(VirtualTable.Selected, "#agg-streams")
     def _stream_selected(self) -> None:
@@ -221,6 +224,10 @@ class AggregatesScreen(ConsoleScreen):
         self._list(0)
         self.load_stream(stream_id, version)
         self.query_one("#agg-timeline", VirtualTable).focus()
+
+    def _load_if_current(self, stream_id: str) -> None:
+        if self.query_one("#agg-streams", VirtualTable).cursor_key == stream_id:
+            self.load_stream(stream_id, None)
 
     def load_stream(self, stream_id: str, version: int | None) -> None:
         self.stream_id = stream_id
@@ -272,7 +279,8 @@ class AggregatesScreen(ConsoleScreen):
         if self._pinned is not None and self._pinned[0] == message.key:
             return  # time travel already shows this version, as of the typed time
         self._pinned = None
-        self.read_state(self.stream_id, message.key, None)
+        stream_id, version = self.stream_id, message.key
+        self.debounce("state", DEBOUNCE_SECONDS, lambda: self.read_state(stream_id, version, None))
 
     @work(exclusive=True, group="agg-state", exit_on_error=False)
     async def read_state(self, stream_id: str, version: int | None, at: datetime | None) -> None:

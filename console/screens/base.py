@@ -3,11 +3,13 @@ the read-only gate for write actions and the reporting of failed workers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -32,6 +34,10 @@ class ConsoleScreen(Screen[None]):
     """Base of the console's screens; `SCOPE` names its actions in the registry."""
 
     SCOPE: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._debounced: dict[str, Timer] = {}
 
     @property
     def console(self) -> EventdeckApp:
@@ -62,6 +68,14 @@ class ConsoleScreen(Screen[None]):
             self.focus_main()
             return True
         return False
+
+    def debounce(self, name: str, delay: float, callback: Callable[[], object]) -> None:
+        """Run `callback` once `delay` seconds pass without another call for `name`
+        (a key held down reads the store once, for where the cursor stops)."""
+        timer = self._debounced.pop(name, None)
+        if timer is not None:
+            timer.stop()
+        self._debounced[name] = self.set_timer(delay, callback)
 
     async def action_write(self, action: str, what: str) -> None:
         """Run a write action unless the console is read-only (then say why)."""
