@@ -1,6 +1,6 @@
 """The pictures in `screenshots/`: one SVG per screen of a deterministic demo store.
 
-`eventdeck screenshots` builds the demo store in a temporary folder (fixed seed,
+`eventdeck screenshots` seeds the demo store in a temporary folder (fixed seed,
 fixed end time, fixed clock and ids), runs the console headless at 120x40 and
 saves each screen with `save_screenshot`. The snapshot tests drive the app with
 the same `VISITS`, so the README's pictures and the tested screens are one.
@@ -21,10 +21,9 @@ from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
 from core.clock import FixedClock, SeededIdFactory
-from core.domain.demo_data import seed_demo
 
 from .app import EventdeckApp
-from .bootstrap import open_system
+from .cli_seed import seed_store
 from .screens.aggregates import AggregatesScreen
 from .screens.commands import CommandsScreen
 from .screens.dashboard import DashboardScreen
@@ -43,23 +42,18 @@ Visit = Callable[[Pilot[None]], Awaitable[None]]
 
 
 async def build_demo_store(folder: Path) -> Path:
-    """Seed `folder/demo.db` with a small, fully deterministic demo history."""
+    """Seed `folder/demo.db` as `eventdeck seed` does (the fulfilment saga reacting),
+    small and fully deterministic: fixed seed, end time, clock and ids."""
     path = folder / DEMO_DB
-    system = await open_system(
-        str(path), clock=FixedClock(DEMO_END), ids=SeededIdFactory(DEMO_SEED)
+    await seed_store(
+        str(path),
+        read_only=False,
+        orders=60,
+        accounts=12,
+        days=14,
+        seed=DEMO_SEED,
+        end=DEMO_END,
     )
-    try:
-        await seed_demo(
-            system.store,
-            system.snapshots,
-            orders=60,
-            accounts=12,
-            days=14,
-            seed=DEMO_SEED,
-            end=DEMO_END,
-        )
-    finally:
-        await system.close()
     return path
 
 

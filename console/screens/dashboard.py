@@ -113,7 +113,7 @@ class DashboardScreen(ConsoleScreen):
         total = sum(stats.streams_by_type.values())
         kinds = "  ".join(f"{kind} {count:,}" for kind, count in stats.streams_by_type.items())
         self.query_one("#card-streams", Static).update(
-            Text.assemble(("Streams\n", "bold"), (f"{total:,}", "bold"), f"  {kinds}")
+            Text.assemble(("Streams\n", "bold"), (f"{total:,}", "bold cyan"), f"\n{kinds}")
         )
         self.query_one("#card-last", Static).update(self._last_card(stats))
         self.query_one("#card-store", Static).update(self._store_card(stats.store_bytes))
@@ -129,14 +129,12 @@ class DashboardScreen(ConsoleScreen):
             return Text.assemble(("Last event\n", "bold"), "none yet")
         last = stats.tail[-1]
         ago = human_duration(max(stats.now - last.recorded_at, timedelta(0)))
-        return Text.assemble(
-            ("Last event\n", "bold"), short_time(last.recorded_at), f"  ({ago} ago)"
-        )
+        return Text.assemble(("Last event\n", "bold"), short_time(last.recorded_at), f"\n{ago} ago")
 
     def _store_card(self, size: int | None) -> Text:
         where = redact_url(self.system.url)
         extra = f"  {human_bytes(size)}" if size is not None else ""
-        return Text.assemble(("Store\n", "bold"), where, extra)
+        return Text.assemble(("Store\n", "bold"), where, f"\n{extra.strip()}" if extra else "")
 
     def _show_rate(self, stats: DashboardStats) -> None:
         rate = stats.rate

@@ -267,7 +267,9 @@ class VirtualTable(ScrollView, can_focus=True):
                 part.pad_right(cell_width - part.cell_len)
             text.append_text(part)
             text.append(" ")
-        return Strip(list(text.render(self.app.console))).crop_extend(0, width, style)
+        # Text.render leaves out the text's own (base) style: apply it under the spans
+        segments = Segment.apply_style(text.render(self.app.console), style)
+        return Strip(list(segments)).crop_extend(0, width, style)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
