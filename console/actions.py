@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 APP_SCOPE = "app"
 
@@ -74,7 +74,7 @@ class ActionRegistry:
 
     def register(
         self, scope: str, title: str, actions: list[ConsoleAction] | None = None
-    ) -> list[Binding]:
+    ) -> list[BindingType]:
         """Declare a scope (a screen, or `app`) and its actions; returns its bindings."""
         self._titles[scope] = title
         known = self._actions.setdefault(scope, [])
@@ -90,7 +90,7 @@ class ActionRegistry:
         """Add one action to an already declared scope (e.g. a screen added later)."""
         self.register(action.scope, self._titles.get(action.scope, action.scope), [action])
 
-    def bindings(self, scope: str) -> list[Binding]:
+    def bindings(self, scope: str) -> list[BindingType]:
         return [action.binding() for action in self._actions.get(scope, [])]
 
     def actions(self, scope: str) -> list[ConsoleAction]:

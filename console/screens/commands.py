@@ -141,7 +141,7 @@ class CommandsScreen(ConsoleScreen):
 
     @on(OptionList.OptionSelected, "#cmd-list")
     def _command_selected(self) -> None:
-        self.form.focus_next()
+        self.form.focus_first()
 
     @on(CommandForm.Validated)
     def _validated(self, message: CommandForm.Validated) -> None:

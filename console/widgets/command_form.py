@@ -203,6 +203,11 @@ class CommandForm(VerticalScroll, can_focus=False):
                 widget.value = values[spec.name]
             self._touched.add(spec.name)
 
+    def focus_first(self) -> None:
+        """Put the cursor in the first field."""
+        if self.specs:
+            self.query_one(f"#{self.specs[0].widget_id}").focus()
+
     def data(self) -> dict[str, Any]:
         return collect(self.specs, self.raw())
 

@@ -8,7 +8,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from console.app import EventdeckApp
-from console.screens.aggregates import AggregatesScreen
+from console.screens.aggregates import PAGE, AggregatesScreen
 from console.widgets.state_panel import StatePanel, blame
 from console.widgets.virtual_table import VirtualTable
 from core.ports import StreamInfo
@@ -154,3 +154,18 @@ async def test_snapshots_are_marked_on_the_timeline(demo_db: str) -> None:
         row = timeline.row(2)
         assert row is not None and str(row.cells[1]) == "◆"
         assert "snapshot at 2" in screen_text(app)
+
+
+async def test_the_stream_list_grows_a_page_at_a_time(demo_db: str) -> None:
+    async with running(demo_db) as (app, pilot):
+        total = len(await app.system.store.list_streams())
+        assert total > PAGE  # the demo store holds more streams than one page
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, AggregatesScreen), "aggregates")
+        streams = app.screen.query_one("#agg-streams", VirtualTable)
+        await wait_until(pilot, lambda: streams.row_count == PAGE, "the first page")
+        streams.focus()
+        await pilot.press("end")
+        await wait_until(pilot, lambda: streams.row_count == total, "the next page")
+        assert streams.row_keys() == sorted(streams.row_keys())
+        assert f"{total} streams" in screen_text(app)

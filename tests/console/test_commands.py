@@ -13,6 +13,7 @@ from console.screens.modals import ConfirmModal
 from console.widgets.command_form import CommandForm
 from console.widgets.state_panel import StatePanel
 from console.widgets.virtual_table import VirtualTable
+from core.domain import COMMANDS
 
 from .helpers import messages, running, screen_text, static_text, wait_until
 
@@ -166,3 +167,26 @@ async def test_read_only_shows_a_banner_and_refuses_every_write(demo_db: str) ->
             pilot, lambda: len([m for m in messages(app) if "cannot issue" in m]) == 3, "refusal"
         )
         assert await app.system.store.head_position() == head
+
+
+async def test_typing_a_command_from_the_keyboard(demo_db: str) -> None:
+    """Down to `open-account`, Enter to its form, type, ctrl+s, y: the account exists."""
+    async with running(demo_db) as (app, pilot):
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandsScreen), "commands")
+        names = list(COMMANDS)
+        await pilot.press(*["down"] * names.index("open-account"))
+        await wait_until(
+            pilot,
+            lambda: app.screen.command_type is COMMANDS["open-account"],  # type: ignore[attr-defined]
+            "the open-account form",
+        )
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-owner"
+        await pilot.press(*"Ada Lovelace", "tab", *"acc-ada", "ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "✔ open-account" in result_text(app), "the result")
+        state = await app.system.time_travel.state("acc-ada")
+        assert state.state["owner"] == "Ada Lovelace"

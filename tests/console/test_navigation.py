@@ -88,3 +88,17 @@ async def test_palette_lists_screens_and_actions_and_runs_them(demo_db: str) -> 
         await wait_until(pilot, lambda: isinstance(app.screen, LiveStreamScreen), "the screen")
         await wait_until(pilot, lambda: not app.screen.following, "paused")  # type: ignore[attr-defined]
         assert "PAUSED" in screen_text(app)
+
+
+async def test_esc_in_an_input_leaves_the_input_first(demo_db: str) -> None:
+    async with running(demo_db) as (app, pilot):
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, AggregatesScreen), "aggregates")
+        await pilot.press("slash")
+        assert app.focused is not None and app.focused.id == "agg-search"
+        await pilot.press(*"ord", "escape")
+        assert isinstance(app.screen, AggregatesScreen)  # still here
+        assert app.focused is not None and app.focused.id != "agg-search"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
