@@ -99,6 +99,12 @@ class InMemoryEventStore:
                 continue
             yield event
 
+    async def count_streams_by_type(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for events in self._streams.values():
+            counts[events[0].stream_type] = counts.get(events[0].stream_type, 0) + 1
+        return dict(sorted(counts.items()))
+
     async def head_position(self) -> int:
         return len(self._events)
 

@@ -71,6 +71,10 @@ class EventStore(Protocol):
         """Every matching event in position order, read page by page (constant memory)."""
         ...
 
+    async def count_streams_by_type(self) -> dict[str, int]:
+        """How many streams of each type, by type name."""
+        ...
+
     async def head_position(self) -> int:
         """The highest committed position, 0 for an empty store."""
         ...

@@ -215,6 +215,17 @@ class SqlEventStore:
                 return
             last = rows[-1].position
 
+    async def count_streams_by_type(self) -> dict[str, int]:
+        """Streams per type, from the `streams` table (one row per stream, no event scan)."""
+        statement = (
+            select(streams.c.stream_type, func.count())
+            .group_by(streams.c.stream_type)
+            .order_by(streams.c.stream_type)
+        )
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(statement)).all()
+        return {str(kind): int(count) for kind, count in rows}
+
     async def head_position(self) -> int:
         """The highest committed position, 0 for an empty store."""
         async with reading(self._engine) as conn:

@@ -147,6 +147,13 @@ class EventStoreContract:
 
     # -- reads ----------------------------------------------------------------------------
 
+    async def test_count_streams_by_type(self, es: EventStore) -> None:
+        assert await es.count_streams_by_type() == {}
+        await es.append("a1", "Account", [new_event(), new_event()], 0)
+        await es.append("a2", "Account", [new_event()], 0)
+        await es.append("o1", "Order", [new_event()], 0)
+        assert await es.count_streams_by_type() == {"Account": 2, "Order": 1}
+
     async def test_read_correlated_in_position_order(self, es: EventStore) -> None:
         traced = Metadata(user_id="u", correlation_id="corr-1", causation_id="cmd-1")
         other = Metadata(user_id="u", correlation_id="corr-2", causation_id="cmd-2")

@@ -12,24 +12,17 @@ from tests.cli_helpers import run_cli, run_json, run_json_lines
 END = "2026-11-01T12:00:00+00:00"
 
 
+SEED_ARGS = ["--orders", "60", "--accounts", "8", "--days", "10", "--seed", "3", "--end", END]
+
+
+def seed(db: Path) -> None:
+    run_cli(db, "seed", *SEED_ARGS, check=True)
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("seeded") / "store.db"
-    run_cli(
-        db,
-        "seed",
-        "--orders",
-        "60",
-        "--accounts",
-        "8",
-        "--days",
-        "10",
-        "--seed",
-        "3",
-        "--end",
-        END,
-        check=True,
-    )
+    seed(db)
     return db
 
 
@@ -105,21 +98,7 @@ def test_events_filters(seeded: Path) -> None:
 
 def test_same_seed_same_history(tmp_path: Path, seeded: Path) -> None:
     again = tmp_path / "again.db"
-    run_cli(
-        again,
-        "seed",
-        "--orders",
-        "60",
-        "--accounts",
-        "8",
-        "--days",
-        "10",
-        "--seed",
-        "3",
-        "--end",
-        END,
-        check=True,
-    )
+    seed(again)
     assert run_json_lines(again, "events") == run_json_lines(seeded, "events")
 
 

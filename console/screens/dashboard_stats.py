@@ -8,12 +8,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
 from core.events import RecordedEvent
 from stores import normalise_url
 from stores.event_store import SqlEventStore
-from stores.schema import streams
 
 #: How many of the newest events the rate and the type counts are computed from.
 TAIL_WINDOW = 2000
@@ -57,21 +54,6 @@ async def read_tail(
     return [event async for event in store.read_all(from_position=start, page_size=window)]
 
 
-async def count_streams_by_type(store: SqlEventStore) -> dict[str, int]:
-    """Streams per type, from the small `streams` table (one row per stream).
-
-    A stand-in until the event store port offers this query itself.
-    """
-    statement = (
-        select(streams.c.stream_type, func.count())
-        .group_by(streams.c.stream_type)
-        .order_by(streams.c.stream_type)
-    )
-    async with store.engine.connect() as conn:
-        rows = (await conn.execute(statement)).all()
-    return {str(kind): int(count) for kind, count in rows}
-
-
 def store_file_size(url: str) -> int | None:
     """The SQLite file's size in bytes; None for a server database."""
     try:
@@ -113,7 +95,7 @@ async def read_stats(store: SqlEventStore, url: str, now: datetime) -> Dashboard
     return DashboardStats(
         head=head,
         tail=tail,
-        streams_by_type=await count_streams_by_type(store),
+        streams_by_type=await store.count_streams_by_type(),
         store_bytes=store_file_size(url),
         now=now,
         by_type=events_by_type(tail),
