@@ -23,6 +23,7 @@ from textual.pilot import Pilot
 from core.clock import FixedClock, SeededIdFactory
 
 from .app import EventdeckApp
+from .bootstrap import open_system
 from .cli_seed import seed_store
 from .screens.aggregates import AggregatesScreen
 from .screens.commands import CommandsScreen
@@ -43,7 +44,9 @@ Visit = Callable[[Pilot[None]], Awaitable[None]]
 
 async def build_demo_store(folder: Path) -> Path:
     """Seed `folder/demo.db` as `eventdeck seed` does (the fulfilment saga reacting),
-    small and fully deterministic: fixed seed, end time, clock and ids."""
+    small and fully deterministic: fixed seed, end time, clock and ids; then catch
+    every projection up, as `eventdeck catch-up` does (the poison streams leave
+    dead letters to look at)."""
     path = folder / DEMO_DB
     await seed_store(
         str(path),
@@ -54,6 +57,13 @@ async def build_demo_store(folder: Path) -> Path:
         seed=DEMO_SEED,
         end=DEMO_END,
     )
+    system = await open_system(
+        str(path), clock=FixedClock(DEMO_END), ids=SeededIdFactory(DEMO_SEED + 2)
+    )
+    try:
+        await system.projections.catch_up()
+    finally:
+        await system.close()
     return path
 
 

@@ -1,6 +1,6 @@
 """The console's screens, each one key away.
 
-To add a screen (projections, dead letters, trace): write its module with a
+To add a screen: write its module with a
 `ConsoleScreen` subclass that registers its actions under its own scope, then
 add one `ScreenSpec` here. The app builds its modes, its go-to keys, the help
 and the palette entries from this list.
@@ -15,7 +15,10 @@ from .aggregates import AggregatesScreen
 from .base import ConsoleScreen
 from .commands import CommandsScreen
 from .dashboard import DashboardScreen
+from .dead_letters import DeadLettersScreen
 from .live_stream import LiveStreamScreen
+from .projections import ProjectionsScreen
+from .trace import TraceScreen
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,28 @@ SCREENS: tuple[ScreenSpec, ...] = (
         "Streams, timelines, state at any version or time",
         AggregatesScreen,
     ),
+    ScreenSpec(
+        "projections",
+        "p",
+        "Projections",
+        "Status, lag, rebuild, pause and resume, read-model rows",
+        ProjectionsScreen,
+    ),
+    ScreenSpec(
+        "dead_letters",
+        "l",
+        "Dead letters",
+        "Failed events: inspect, retry, skip, bulk actions",
+        DeadLettersScreen,
+    ),
     ScreenSpec("commands", "c", "Commands", "Issue commands from forms", CommandsScreen),
+    ScreenSpec(
+        "trace",
+        "g",
+        "Trace",
+        "The correlation tree: command, events, saga commands, dead letters",
+        TraceScreen,
+    ),
 )
 
 __all__ = ["SCREENS", "ConsoleScreen", "ScreenSpec"]
