@@ -69,16 +69,36 @@ class TimeTravel:
             state=aggregate.state_dict(),
         )
 
-    async def history(self, stream_id: str) -> list[HistoryEntry]:
-        """Every event of the stream with the fields it changed, oldest first."""
+    async def history(
+        self,
+        stream_id: str,
+        *,
+        from_version: int | None = None,
+        to_version: int | None = None,
+    ) -> list[HistoryEntry]:
+        """The stream's events from `from_version` to `to_version` (all by default),
+        oldest first, each with the fields it changed.
+
+        A window starts from the state just before it (from the newest usable
+        snapshot), so a window of a long stream reads only its own events.
+        """
         info = await self.store.stream_info(stream_id)
         if info is None:
             raise StreamNotFound(stream_id)
-        cls = self.repository.aggregate_class(info.stream_type)
-        aggregate = cls(stream_id, self.repository.clock)
+        first = max(from_version or 1, 1)
+        last = min(to_version or info.version, info.version)
+        if first > last:
+            return []
+        if first > 1:
+            aggregate = await self.repository.load_any(stream_id, version=first - 1)
+        else:
+            aggregate = self.repository.aggregate_class(info.stream_type)(
+                stream_id, self.repository.clock
+            )
         before = aggregate.state_dict()
         entries: list[HistoryEntry] = []
-        for record in await self.store.read_stream(stream_id):
+        records = await self.store.read_stream(stream_id, from_version=first, to_version=last)
+        for record in records:
             aggregate.apply(self.repository.registry.decode(record), record.recorded_at)
             after = aggregate.state_dict()
             entries.append(

@@ -105,6 +105,26 @@ async def test_history_lists_the_fields_each_event_changed() -> None:
     assert history[3].changes["signed_by"] == {"from": None, "to": "Ada"}
 
 
+async def test_a_history_window_equals_that_slice_of_the_whole_history() -> None:
+    s = Scenario(snapshot_every=10)
+    opened = await s.when(OpenAccount(owner="Ada"))
+    account = opened.stream_id
+    for i in range(1, 36):
+        s.clock.advance(HOUR)
+        command = Deposit if i % 3 else Withdraw
+        await s.when(command(account_id=account, amount=Decimal(i)))
+    assert await s.snapshots.versions(account)  # windows start from snapshots
+    travel = TimeTravel(s.repository)
+    whole = await travel.history(account)
+    assert len(whole) == 36
+
+    for first, last in ((1, 5), (12, 12), (11, 30), (31, 36), (20, 99)):
+        window = await travel.history(account, from_version=first, to_version=last)
+        assert window == whole[first - 1 : last], (first, last)
+    assert await travel.history(account, from_version=40) == []
+    assert await travel.history(account, to_version=3) == whole[:3]
+
+
 async def test_streams_as_of_a_time() -> None:
     s = Scenario()
     first = await s.when(OpenAccount(owner="Ada"))

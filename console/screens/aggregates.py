@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 
 from core.domain import AGGREGATES
-from core.errors import EventdeckError
+from core.errors import EventdeckError, StreamNotFound
 from core.ports import StreamInfo
 from core.time_travel import HistoryEntry, StateView
 
@@ -35,6 +35,11 @@ from .modals import PromptModal
 
 SCOPE = "aggregates"
 PAGE = 100
+#: The timeline holds this many versions at most; moving near either end of it
+#: reads the window around the cursor (a stream of a million events stays quick).
+HISTORY_WINDOW = 400
+#: How close to the window's end the cursor gets before the next window is read.
+WINDOW_MARGIN = 5
 #: Rows the stream list grows to before asking for a narrower search.
 MAX_LISTED = 5000
 SNAPSHOT_MARK = Text("◆", style="bold magenta")
@@ -54,6 +59,7 @@ class AggregatesScreen(ConsoleScreen):
             action(SCOPE, "left_square_bracket", "step(-1)", "Older", "Previous version"),
             action(SCOPE, "right_square_bracket", "step(1)", "Newer", "Next version"),
             action(SCOPE, "t", "travel", "Time travel", "Type a time and see the state then"),
+            action(SCOPE, "o", "open_trace", "Trace", "Open the version's correlation trace"),
         ],
     )
 
@@ -66,12 +72,20 @@ class AggregatesScreen(ConsoleScreen):
 
     class StreamLoaded(Message):
         def __init__(
-            self, stream_id: str, history: list[HistoryEntry], snapshots: list[int]
+            self,
+            stream_id: str,
+            history: list[HistoryEntry],
+            snapshots: list[int],
+            latest: int,
+            wanted: int,
         ) -> None:
             super().__init__()
             self.stream_id = stream_id
+            #: A window of the stream's events (at most HISTORY_WINDOW), oldest first.
             self.history = history
             self.snapshots = snapshots
+            self.latest = latest
+            self.wanted = wanted
 
     class StateLoaded(Message):
         def __init__(self, view: StateView, at: datetime | None) -> None:
@@ -89,6 +103,9 @@ class AggregatesScreen(ConsoleScreen):
         super().__init__()
         self.stream_id: str | None = None
         self.history: list[HistoryEntry] = []
+        #: The stream's newest version (the timeline may show a window of it).
+        self.latest = 0
+        self._windowing = False
         self._wanted_version: int | None = None
         self._pinned: tuple[int, datetime] | None = None
         self._more = False
@@ -233,23 +250,35 @@ class AggregatesScreen(ConsoleScreen):
         self.stream_id = stream_id
         self._wanted_version = version
         self._pinned = None
-        self.read_stream(stream_id)
+        self.read_stream(stream_id, version)
 
     @work(exclusive=True, group="agg-stream", exit_on_error=False)
-    async def read_stream(self, stream_id: str) -> None:
+    async def read_stream(self, stream_id: str, around: int | None, centre: bool = False) -> None:
+        """Read the window of the timeline around version `around` (else the newest)."""
+        system = self.system
         try:
-            history = await self.console.io(self.system.time_travel.history(stream_id))
+            info = await self.console.io(system.store.stream_info(stream_id))
+            if info is None:
+                raise StreamNotFound(stream_id)
+            latest = info.version
+            wanted = min(max(around or latest, 1), latest)
+            first, last = history_window(wanted, latest, centre=centre)
+            history = await self.console.io(
+                system.time_travel.history(stream_id, from_version=first, to_version=last)
+            )
         except EventdeckError as exc:
             self.post_message(self.LoadFailed(stream_id, exc))
             return
-        snapshots = await self.console.io(self.system.snapshots.versions(stream_id))
-        self.post_message(self.StreamLoaded(stream_id, history, snapshots))
+        snapshots = await self.console.io(system.snapshots.versions(stream_id))
+        self.post_message(self.StreamLoaded(stream_id, history, snapshots, latest, wanted))
 
     @on(StreamLoaded)
     def _show_stream(self, message: StreamLoaded) -> None:
         if message.stream_id != self.stream_id:
             return
+        self._windowing = False
         self.history = message.history
+        self.latest = message.latest
         marks = set(message.snapshots)
         rows = [
             Row(
@@ -265,17 +294,16 @@ class AggregatesScreen(ConsoleScreen):
             )
             for entry in message.history
         ]
-        snaps = f"  ◆ snapshot at {', '.join(map(str, sorted(marks)))}" if marks else ""
         self.query_one("#agg-timeline-title", Static).update(
-            f"Timeline of {message.stream_id} - {len(rows)} events{snaps}"
+            timeline_title(message.stream_id, message.history, message.latest, marks)
         )
-        wanted = self._wanted_version or (rows[-1].key if rows else None)
-        self.query_one("#agg-timeline", VirtualTable).set_rows(rows, cursor_key=wanted)
+        self.query_one("#agg-timeline", VirtualTable).set_rows(rows, cursor_key=message.wanted)
 
     @on(VirtualTable.Highlighted, "#agg-timeline")
     def _version_highlighted(self, message: VirtualTable.Highlighted) -> None:
         if not isinstance(message.key, int) or self.stream_id is None:
             return
+        self._slide_window(message.key)
         if self._pinned is not None and self._pinned[0] == message.key:
             return  # time travel already shows this version, as of the typed time
         self._pinned = None
@@ -301,13 +329,25 @@ class AggregatesScreen(ConsoleScreen):
         if message.at is not None:
             self._pinned = (view.version, message.at)
             self.query_one("#agg-timeline", VirtualTable).move_to_key(view.version)
-        self.query_one(StatePanel).show(view, self.history, message.at)
+        self.query_one(StatePanel).show(view, self.history, message.at, latest=self.latest)
 
     @on(LoadFailed)
     def _show_failure(self, message: LoadFailed) -> None:
         self.query_one(StatePanel).show_message(f"[b red]{message.error}[/]")
         if message.what == self.stream_id and not self.history:
             self.query_one("#agg-timeline", VirtualTable).clear()
+
+    def _slide_window(self, version: int) -> None:
+        """Near either end of a window that is not the stream's end, read the next one."""
+        if self._windowing or not self.history or self.stream_id is None:
+            return
+        first, last = self.history[0].version, self.history[-1].version
+        older = first > 1 and version - first < WINDOW_MARGIN
+        newer = last < self.latest and last - version < WINDOW_MARGIN
+        if older or newer:
+            self._windowing = True
+            self._wanted_version = version
+            self.read_stream(self.stream_id, version, centre=True)
 
     def _current_version(self) -> int | None:
         key = self.query_one("#agg-timeline", VirtualTable).cursor_key
@@ -321,6 +361,13 @@ class AggregatesScreen(ConsoleScreen):
     def action_step(self, delta: int) -> None:
         timeline = self.query_one("#agg-timeline", VirtualTable)
         timeline.move_cursor(timeline.cursor + delta)
+
+    def action_open_trace(self) -> None:
+        version = self._current_version()
+        if self.stream_id is None or version is None:
+            self.notify("Choose a version in the timeline first.", severity="warning")
+            return
+        self.console.open_trace(f"{self.stream_id}@{version}")
 
     def action_travel(self) -> None:
         if self.stream_id is None:
@@ -346,3 +393,28 @@ class AggregatesScreen(ConsoleScreen):
             ),
             travel,
         )
+
+
+def history_window(
+    wanted: int, latest: int, size: int = HISTORY_WINDOW, *, centre: bool = False
+) -> tuple[int, int]:
+    """The versions (first, last) of the window that shows `wanted`: the newest
+    `size` versions when `wanted` is among them (unless `centre`), else `wanted`
+    in the middle."""
+    if wanted > latest - size and not centre:
+        last = latest
+    else:
+        last = min(latest, max(wanted + size // 2, size))
+    first = max(1, last - size + 1)
+    return first, last
+
+
+def timeline_title(
+    stream_id: str, history: list[HistoryEntry], latest: int, marks: set[int]
+) -> str:
+    shown = [m for m in sorted(marks) if history and history[0].version <= m <= history[-1].version]
+    snaps = f"  ◆ snapshot at {', '.join(map(str, shown))}" if shown else ""
+    if history and len(history) < latest:
+        span = f"v{history[0].version:,}-{history[-1].version:,} of {latest:,} events"
+        return f"Timeline of {stream_id} - {span}{snaps}"
+    return f"Timeline of {stream_id} - {latest} events{snaps}"

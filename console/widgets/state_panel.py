@@ -20,9 +20,10 @@ CHANGED_STYLE = "bold yellow"
 
 
 def blame(history: list[HistoryEntry], version: int, field: str) -> HistoryEntry | None:
-    """The newest event at or below `version` that changed `field`."""
-    for entry in reversed(history[:version]):
-        if field in entry.changes:
+    """The newest event at or below `version` that changed `field` (`history` is a
+    window of the stream's events, oldest first)."""
+    for entry in reversed(history):
+        if entry.version <= version and field in entry.changes:
             return entry
     return None
 
@@ -62,14 +63,22 @@ class StatePanel(Vertical):
         self.query_one("#state-blame", Static).update("")
 
     def show(
-        self, view: StateView, history: list[HistoryEntry], at: datetime | None = None
+        self,
+        view: StateView,
+        history: list[HistoryEntry],
+        at: datetime | None = None,
+        latest: int | None = None,
     ) -> None:
-        """Show `view`; the fields its version's event changed are marked."""
+        """Show `view`; the fields its version's event changed are marked.
+
+        `history` may be a window of the stream (the events around `view`);
+        `latest` is the stream's newest version (default: the window's last).
+        """
         previous_field = self._cursor_field()
         self.view = view
         self.history = history
-        latest = history[-1].version if history else view.version
-        entry = history[view.version - 1] if 0 < view.version <= len(history) else None
+        latest = latest or (history[-1].version if history else view.version)
+        entry = next((e for e in history if e.version == view.version), None)
         changed = set(entry.changes) if entry else set()
         title = Text.assemble(("State", "bold"), f" at version {view.version} of {latest}", "  ")
         if at is not None:
@@ -113,7 +122,13 @@ class StatePanel(Vertical):
         value = show_value(self.view.state.get(field))
         entry = blame(self.history, self.view.version, field)
         if entry is None:
-            line.update(Text.assemble((field, "bold"), f" = {value}\nnever changed by an event"))
+            first = self.history[0].version if self.history else 1
+            why = (
+                "never changed by an event"
+                if first <= 1
+                else f"not changed since v{first} (older events: move up the timeline)"
+            )
+            line.update(Text.assemble((field, "bold"), f" = {value}\n{why}"))
             return
         change = entry.changes[field]
         line.update(

@@ -8,13 +8,25 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from console.app import EventdeckApp
-from console.screens.aggregates import PAGE, AggregatesScreen
+from console.screens.aggregates import HISTORY_WINDOW, PAGE, AggregatesScreen, history_window
+from console.screenshots import DEMO_END
 from console.widgets.state_panel import StatePanel, blame
 from console.widgets.virtual_table import VirtualTable
 from core.ports import StreamInfo
+from core.events import Metadata, NewEvent
 from core.snapshots import Snapshot
 
 from .helpers import running, screen_text, static_text, wait_until
+
+
+OPENED = NewEvent(
+    event_id="open-long",
+    type="AccountOpened",
+    schema_version=1,
+    data={"owner": "Long Stream"},
+    metadata=Metadata(user_id="teller"),
+    recorded_at=DEMO_END,
+)
 
 
 async def busiest_order(app: EventdeckApp) -> StreamInfo:
@@ -169,3 +181,48 @@ async def test_the_stream_list_grows_a_page_at_a_time(demo_db: str) -> None:
         await wait_until(pilot, lambda: streams.row_count == total, "the next page")
         assert streams.row_keys() == sorted(streams.row_keys())
         assert f"{total} streams" in screen_text(app)
+
+
+def test_the_history_window_keeps_the_wanted_version_inside() -> None:
+    assert history_window(1000, 1000, size=400) == (601, 1000)
+    assert history_window(700, 1000, size=400) == (601, 1000)
+    assert history_window(500, 1000, size=400) == (301, 700)
+    assert history_window(3, 1000, size=400) == (1, 400)
+    assert history_window(5, 12, size=400) == (1, 12)
+    assert history_window(700, 1000, size=400, centre=True) == (501, 900)
+    assert history_window(950, 1000, size=400, centre=True) == (601, 1000)
+
+
+async def test_a_long_stream_shows_a_window_that_slides_with_the_cursor(demo_db: str) -> None:
+    async with running(demo_db) as (app, pilot):
+        store = app.system.store
+        deposits = [
+            NewEvent(
+                event_id=f"dep-{i}",
+                type="MoneyDeposited",
+                schema_version=1,
+                data={"amount": "1.00"},
+                metadata=Metadata(user_id="teller"),
+                recorded_at=DEMO_END + timedelta(seconds=i),
+            )
+            for i in range(1, HISTORY_WINDOW + 301)
+        ]
+        await store.append("acc-long", "Account", [OPENED, *deposits], expected_version=0)
+        latest = len(deposits) + 1
+        panel = await show(app, pilot, "acc-long", None)
+        screen = app.screen
+        assert isinstance(screen, AggregatesScreen)
+        # the newest window only, and the title says which part of the stream it is
+        assert [e.version for e in screen.history] == list(range(latest - 399, latest + 1))
+        title = static_text(screen.query_one("#agg-timeline-title", Static))
+        assert f"v{latest - 399:,}-{latest:,} of {latest:,} events" in title
+        assert panel.view is not None and panel.view.state["balance"] == f"{latest - 1}.00"
+
+        # moving up to the window's top reads the window around the cursor
+        timeline = screen.query_one("#agg-timeline", VirtualTable)
+        timeline.move_cursor(0)
+        await wait_until(pilot, lambda: screen.history[0].version < latest - 399, "an older window")
+        await wait_until(pilot, lambda: state_version(app) == latest - 399, "the state there")
+        assert panel.view is not None and panel.view.state["balance"] == f"{latest - 400}.00"
+        assert timeline.cursor_key == latest - 399
+        assert len(screen.history) == HISTORY_WINDOW
