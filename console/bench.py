@@ -1,32 +1,35 @@
-"""`eventdeck bench`: figures measured beside plain-sqlite3 baselines in the same run.
+"""`eventdeck bench`: every figure beside its baselines, measured in the same run.
 
-Each figure runs on a fresh temporary store. Baselines use the same durability
-(WAL, synchronous=FULL). The eventsourcing-library baselines and the console
-figures come with the performance issue.
+Each figure runs on a fresh store (a temporary SQLite file unless `--db` names an
+empty one); nothing is cached between runs and the temporary folder is removed at
+the end. The pieces, each in its own module:
+
+- `bench_store`: eventdeck's own figures on the event store (commands, batched
+  append, loads with and without a snapshot, read and decode everything);
+- `bench_sqlite3`: plain sqlite3 on eventdeck's own schema and rows;
+- `bench_eventsourcing`: the `eventsourcing` library, in its own `python -O` process;
+- `bench_projections`: projection catch-up (order-summary) on a seeded store;
+- `bench_console`: the console's first screen and memory on 1,000,000 events;
+- `bench_targets`: DESIGN.md's targets, checked against the same-run baselines.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sqlite3
+import os
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from core.clock import FixedClock, SystemClock
-from core.domain import build_registry
-from core.domain.account import Account, AccountOpened, MoneyDeposited
-from core.domain.commands import Deposit, OpenAccount
 from core.errors import InvalidInput
-from core.events import DomainEvent, Metadata, NewEvent
 
-from .bootstrap import System, open_system
+from .bootstrap import open_system
+
+#: Set to "tiny" to run every figure (the console ones too) on toy sizes: for tests only.
+SIZES_ENV = "EVENTDECK_BENCH_SIZES"
 
 
 @dataclass
@@ -40,15 +43,74 @@ class Figure:
 
 @dataclass
 class Sizes:
+    """How much work each figure does (`--quick` and the full run differ only here)."""
+
+    #: commands_32_senders: concurrent senders, and commands each sends.
     senders: int = 32
     commands_per_sender: int = 20
+    #: Events of the long aggregate (batched append, loads, read all).
     long_stream: int = 10_000
+    #: Long streams written for batched_append (the median rate); loads use the first.
+    batches: int = 3
+    #: sqlite3_commit_per_event: single-event transactions.
     baseline_commits: int = 1_000
+    #: Loads and read-alls per measurement (the median is reported).
     repeats: int = 5
+    #: catch_up_order_summary: demo history (in orders, accounts) and the
+    #: copies of its orders added after it (bench_fixtures.order_copies).
+    demo_orders: int = 200
+    demo_accounts: int = 50
+    order_copies: int = 60
+    #: console_first_screen_1m / console_rss_1m: events in the store (0: not measured).
+    console_events: int = 1_000_000
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(commands_per_sender=8, baseline_commits=300, repeats=3)
+        """Under a minute on a 2-core machine; no console figures."""
+        return cls(
+            commands_per_sender=8,
+            batches=1,
+            baseline_commits=300,
+            repeats=3,
+            demo_orders=100,
+            demo_accounts=20,
+            order_copies=15,
+            console_events=0,
+        )
+
+    @classmethod
+    def tiny(cls) -> Sizes:
+        """Toy sizes for tests: every code path in seconds (figures meaningless)."""
+        return cls(
+            senders=4,
+            commands_per_sender=2,
+            long_stream=300,
+            batches=1,
+            baseline_commits=20,
+            repeats=1,
+            demo_orders=10,
+            demo_accounts=3,
+            order_copies=1,
+            console_events=3_000,
+        )
+
+    @classmethod
+    def choose(cls, quick: bool) -> Sizes:
+        if os.environ.get(SIZES_ENV) == "tiny":
+            return cls.tiny()
+        return cls.quick() if quick else cls()
+
+
+def worker_env() -> dict[str, str]:
+    """The environment for a bench worker process (`python -m console.bench_..._worker`).
+
+    The worker modules sit in this package: its folder goes first on PYTHONPATH,
+    so they import however eventdeck was installed (or not) and from any folder.
+    """
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return env
 
 
 async def timed(action: Callable[[], Awaitable[Any]], repeats: int) -> float:
@@ -61,132 +123,13 @@ async def timed(action: Callable[[], Awaitable[Any]], repeats: int) -> float:
     return statistics.median(times)
 
 
-async def commands_32_senders(url: str, sizes: Sizes) -> float:
-    """One-event commands per second from concurrent senders through the bus."""
-    system = await open_system(url)
-    try:
-        accounts = [f"acc-bench-{i}" for i in range(sizes.senders)]
-        for account in accounts:
-            await system.bus.dispatch(OpenAccount(owner="bench", account_id=account), user_id="b")
+@dataclass
+class BenchResult:
+    """The figures, and notes on what could not be measured (one line each)."""
 
-        async def sender(account: str) -> None:
-            for _ in range(sizes.commands_per_sender):
-                await system.bus.dispatch(
-                    Deposit(account_id=account, amount=Decimal("1.00")), user_id="b"
-                )
-
-        start = time.perf_counter()
-        await asyncio.gather(*(sender(a) for a in accounts))
-        elapsed = time.perf_counter() - start
-    finally:
-        await system.close()
-    return sizes.senders * sizes.commands_per_sender / elapsed
-
-
-def deposit_events(count: int, first_version: int) -> list[NewEvent]:
-    """`count` encoded deposits (and the opening first) for a long account stream."""
-    registry = build_registry()
-    clock = SystemClock()
-    events: list[DomainEvent] = []
-    if first_version == 1:
-        events.append(AccountOpened(owner="bench"))
-        count -= 1
-    events.extend(MoneyDeposited(amount=Decimal("1.00")) for _ in range(count))
-    meta = Metadata(user_id="bench")
-    return [
-        registry.encode(
-            e, event_id=f"bench-{first_version + i}", recorded_at=clock.now(), metadata=meta
-        )
-        for i, e in enumerate(events)
-    ]
-
-
-async def write_long_stream(system: System, stream_id: str, length: int) -> None:
-    version = 0
-    while version < length:
-        batch = deposit_events(min(1000, length - version), version + 1)
-        await system.store.append(stream_id, "Account", batch, version)
-        version += len(batch)
-
-
-async def load_figures(url: str, sizes: Sizes) -> dict[str, Figure]:
-    """Load a long aggregate with and without a snapshot; read and decode every event."""
-    system = await open_system(url, clock=FixedClock(SystemClock().now()))
-    try:
-        stream = "acc-long"
-        start = time.perf_counter()
-        await write_long_stream(system, stream, sizes.long_stream)
-        append_rate = sizes.long_stream / (time.perf_counter() - start)
-        repo = system.repository
-        snapshots, repo.snapshots = repo.snapshots, None
-        no_snapshot = await timed(lambda: repo.load(Account, stream), sizes.repeats)
-        repo.snapshots = snapshots
-        await repo.take_snapshot(await repo.load(Account, stream, version=sizes.long_stream - 100))
-        with_snapshot = await timed(lambda: repo.load(Account, stream), sizes.repeats)
-
-        counted = 0
-
-        async def read_all() -> None:
-            nonlocal counted
-            counted = 0
-            async for record in system.store.read_all(page_size=5000):
-                system.registry.decode(record)
-                counted += 1
-
-        read_seconds = await timed(read_all, sizes.repeats)
-    finally:
-        await system.close()
-    events_per_s = counted / read_seconds
-    return {
-        "batched_append": Figure(append_rate, "events/s"),
-        "load_10k_no_snapshot": Figure(no_snapshot * 1000, "ms"),
-        "load_10k_snapshot_tail_100": Figure(with_snapshot * 1000, "ms"),
-        "read_all_decoded": Figure(events_per_s, "events/s"),
-    }
-
-
-def sqlite3_baselines(folder: Path, sizes: Sizes) -> dict[str, float]:
-    """Plain sqlite3 with the same durability: the physical limit of the file."""
-    conn = sqlite3.connect(folder / "baseline.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute(
-        "CREATE TABLE events (position INTEGER PRIMARY KEY, stream_id TEXT, "
-        "version INTEGER, type TEXT, data TEXT, UNIQUE (stream_id, version))"
-    )
-    payload = json.dumps({"amount": "1.00"})
-    start = time.perf_counter()
-    for i in range(sizes.baseline_commits):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO events (stream_id, version, type, data) VALUES (?, ?, ?, ?)",
-            ("s", i + 1, "MoneyDeposited", payload),
-        )
-        conn.execute("COMMIT")
-    commit_rate = sizes.baseline_commits / (time.perf_counter() - start)
-    rows = [("t", i + 1, "MoneyDeposited", payload) for i in range(sizes.long_stream)]
-    start = time.perf_counter()
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(
-        "INSERT INTO events (stream_id, version, type, data) VALUES (?, ?, ?, ?)", rows
-    )
-    conn.execute("COMMIT")
-    executemany_rate = len(rows) / (time.perf_counter() - start)
-    start = time.perf_counter()
-    count = 0
-    for row in conn.execute(
-        "SELECT position, stream_id, version, type, data FROM events "
-        "WHERE stream_id = 't' ORDER BY position"
-    ):
-        json.loads(row[4])
-        count += 1
-    select_rate = count / (time.perf_counter() - start)
-    conn.close()
-    return {
-        "sqlite3_commit_per_event": commit_rate,
-        "sqlite3_executemany": executemany_rate,
-        "sqlite3_select": select_rate,
-    }
+    figures: dict[str, Figure]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 async def require_empty(url: str) -> None:
@@ -203,21 +146,46 @@ async def require_empty(url: str) -> None:
         )
 
 
-async def run_bench(db: str | None, quick: bool) -> dict[str, Figure]:
+async def run_bench(db: str | None, quick: bool) -> BenchResult:
     """Every figure, each on a fresh store (a temporary SQLite file unless `db` is given)."""
-    sizes = Sizes.quick() if quick else Sizes()
+    # Imported here: the figure modules import this one for Figure and Sizes.
+    from .bench_console import console_figures
+    from .bench_eventsourcing import eventsourcing_baselines
+    from .bench_projections import catch_up_figure
+    from .bench_sqlite3 import sqlite3_baselines
+    from .bench_store import commands_figure, long_stream_figures
+
+    started = time.perf_counter()
+    sizes = Sizes.choose(quick)
     if db is not None:
         await require_empty(db)
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="eventdeck-bench-") as tmp:
         folder = Path(tmp)
-        base = sqlite3_baselines(folder, sizes)
-        commands = await commands_32_senders(db or str(folder / "commands.db"), sizes)
+        base = sqlite3_baselines(
+            folder,
+            commits=sizes.baseline_commits,
+            senders=sizes.senders,
+            events=sizes.long_stream,
+        )
+        library = eventsourcing_baselines(folder, sizes)
+        notes.extend(library.notes)
         figures = {
-            "commands_32_senders": Figure(
-                commands, "events/s", {"sqlite3_commit_per_event": base["sqlite3_commit_per_event"]}
-            )
+            "commands_32_senders": await commands_figure(db or str(folder / "commands.db"), sizes)
         }
-        figures.update(await load_figures(db or str(folder / "load.db"), sizes))
-        figures["read_all_decoded"].baselines["sqlite3_select"] = base["sqlite3_select"]
-        figures["batched_append"].baselines["sqlite3_executemany"] = base["sqlite3_executemany"]
-    return figures
+        figures.update(await long_stream_figures(db or str(folder / "long.db"), sizes))
+        figures["catch_up_order_summary"] = await catch_up_figure(
+            db or str(folder / "catch-up.db"), sizes
+        )
+        if sizes.console_events:
+            figures.update(await console_figures(db or str(folder / "console.db"), sizes))
+        _attach(figures, "commands_32_senders", base, "sqlite3_commit_per_event")
+        _attach(figures, "batched_append", base, "sqlite3_executemany")
+        _attach(figures, "read_all_decoded", base, "sqlite3_select")
+        for name, baselines in library.baselines.items():
+            figures[name].baselines.update(baselines)
+    return BenchResult(figures, notes, time.perf_counter() - started)
+
+
+def _attach(figures: dict[str, Figure], name: str, base: dict[str, float], baseline: str) -> None:
+    figures[name].baselines[baseline] = base[baseline]

@@ -1,4 +1,4 @@
-"""`eventdeck bench`: print the benchmark figures as a table or JSON."""
+"""`eventdeck bench`: print the benchmark figures, their baselines and targets."""
 
 from __future__ import annotations
 
@@ -7,36 +7,77 @@ import json
 
 import click
 
-from .bench import Figure, run_bench
+from .bench import BenchResult, Figure, run_bench
+from .bench_targets import Verdict, check_all, missed
 from .cli import cli
 from .output import table
 
 
-def figures_json(figures: dict[str, Figure]) -> dict[str, object]:
+def figures_json(result: BenchResult) -> dict[str, object]:
+    """`{"figures": {NAME: {value, unit, baselines}}, "targets": {...}, "notes": [...]}`."""
+    verdicts = check_all(result.figures)
     return {
         "figures": {
             name: {"value": f.value, "unit": f.unit, "baselines": f.baselines}
-            for name, f in figures.items()
-        }
+            for name, f in result.figures.items()
+        },
+        "targets": {name: [v.as_json() for v in vs] for name, vs in verdicts.items()},
+        "notes": result.notes,
+        "seconds": round(result.seconds, 1),
     }
 
 
-def figures_table(figures: dict[str, Figure]) -> str:
-    rows = []
-    for name, figure in figures.items():
-        against = ", ".join(
-            f"{base} {value:,.1f} (x{figure.value / value:.2f})"
-            for base, value in figure.baselines.items()
-        )
-        rows.append([name, f"{figure.value:,.1f} {figure.unit}", against or "-"])
-    return table(rows, ["FIGURE", "VALUE", "BASELINES (same run; ratio = figure/baseline)"])
+def _number(value: float) -> str:
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def _baselines(figure: Figure) -> str:
+    return ", ".join(
+        f"{base} {_number(value)} (x{figure.value / value:.2f})"
+        for base, value in figure.baselines.items()
+    )
+
+
+def _targets(verdicts: list[Verdict]) -> str:
+    return "; ".join(v.describe() for v in verdicts) or "-"
+
+
+def figures_table(result: BenchResult) -> str:
+    """The table, then a line on the targets, any notes, and the run's duration."""
+    verdicts = check_all(result.figures)
+    rows = [
+        [
+            name,
+            f"{_number(figure.value)} {figure.unit}",
+            _baselines(figure) or "-",
+            _targets(verdicts.get(name, [])),
+        ]
+        for name, figure in result.figures.items()
+    ]
+    lines = [
+        table(
+            rows,
+            ["FIGURE", "VALUE", "BASELINES (same run; x = figure/baseline)", "TARGET (DESIGN.md)"],
+        ),
+        "",
+    ]
+    checked = [v for vs in verdicts.values() for v in vs if v.holds is not None]
+    misses = missed(verdicts)
+    held = len(checked) - len(misses)
+    lines.append(f"targets: {held} of {len(checked)} checked hold, {len(misses)} missed")
+    lines.extend(result.notes)
+    lines.append(f"measured in {result.seconds:.1f}s")
+    return "\n".join(lines)
 
 
 @cli.command("bench")
-@click.option("--quick", is_flag=True, help="Smaller sizes: finishes in well under a minute.")
+@click.option("--quick", is_flag=True, help="Smaller sizes, no console figures: under a minute.")
 @click.option("--json", "as_json", is_flag=True, help="Print {'figures': {...}} as JSON.")
 @click.option("--db", "bench_db", help="Benchmark this (empty) store instead of a temporary file.")
 def bench_command(quick: bool, as_json: bool, bench_db: str | None) -> None:
-    """Run the benchmarks, each figure beside its same-run baselines."""
-    figures = asyncio.run(run_bench(bench_db, quick))
-    click.echo(json.dumps(figures_json(figures)) if as_json else figures_table(figures))
+    """Run the benchmarks, each figure beside its same-run baselines and its target.
+
+    Missed targets are reported, not turned into a failing exit status.
+    """
+    result = asyncio.run(run_bench(bench_db, quick))
+    click.echo(json.dumps(figures_json(result)) if as_json else figures_table(result))
