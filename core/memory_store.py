@@ -105,6 +105,21 @@ class InMemoryEventStore:
             counts[events[0].stream_type] = counts.get(events[0].stream_type, 0) + 1
         return dict(sorted(counts.items()))
 
+    async def count_events(
+        self,
+        types: Sequence[str],
+        *,
+        user_id: str | None = None,
+        from_position: int = 1,
+        to_position: int | None = None,
+    ) -> dict[str, int]:
+        counts = dict.fromkeys(types, 0)
+        last = len(self._events) if to_position is None else to_position
+        for event in self._events[max(from_position - 1, 0) : max(last, 0)]:
+            if event.type in counts and (user_id is None or event.metadata.user_id == user_id):
+                counts[event.type] += 1
+        return counts
+
     async def head_position(self) -> int:
         return len(self._events)
 

@@ -75,6 +75,19 @@ class EventStore(Protocol):
         """How many streams of each type, by type name."""
         ...
 
+    async def count_events(
+        self,
+        types: Sequence[str],
+        *,
+        user_id: str | None = None,
+        from_position: int = 1,
+        to_position: int | None = None,
+    ) -> dict[str, int]:
+        """How many events of each of `types` (issued by `user_id`, if given) lie between
+        the positions; every type asked for is a key. Reads the type index, never the
+        whole table: cheap for rare types, and for a window of positions."""
+        ...
+
     async def head_position(self) -> int:
         """The highest committed position, 0 for an empty store."""
         ...

@@ -21,7 +21,7 @@ from core.ports import StreamInfo
 
 from .engine import profile_of
 from .notifications import NOTIFY_CHANNEL
-from .records import EVENT_COLUMNS, decode_event, event_row, recorded
+from .records import EVENT_COLUMNS, decode_event, event_row, json_member, recorded
 from .schema import events as event_table
 from .schema import streams
 from .transactions import reading, writing
@@ -225,6 +225,41 @@ class SqlEventStore:
         async with reading(self._engine) as conn:
             rows = (await conn.execute(statement)).all()
         return {str(kind): int(count) for kind, count in rows}
+
+    async def count_events(
+        self,
+        types: Sequence[str],
+        *,
+        user_id: str | None = None,
+        from_position: int = 1,
+        to_position: int | None = None,
+    ) -> dict[str, int]:
+        """Events of each type between the positions, per type, from the type index.
+
+        `user_id` is matched in the metadata text as `dump_json` wrote it (a substring
+        search, case-sensitive on both databases), so no row's JSON is parsed and one
+        corrupt row cannot fail the count.
+        """
+        counts = dict.fromkeys(types, 0)
+        if not counts:
+            return counts
+        conditions: list[ColumnElement[bool]] = [
+            event_table.c.type.in_(list(counts)),
+            event_table.c.position >= from_position,
+        ]
+        if to_position is not None:
+            conditions.append(event_table.c.position <= to_position)
+        if user_id is not None:
+            find = func.instr if self._engine.dialect.name == "sqlite" else func.strpos
+            member = json_member("user_id", user_id)
+            conditions.append(find(event_table.c["metadata"], member) > 0)
+        statement = (
+            select(event_table.c.type, func.count()).where(*conditions).group_by(event_table.c.type)
+        )
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(statement)).all()
+        counts.update({str(kind): int(count) for kind, count in rows})
+        return counts
 
     async def head_position(self) -> int:
         """The highest committed position, 0 for an empty store."""

@@ -54,6 +54,12 @@ def dump_json(value: Mapping[str, Any], what: str) -> str:
         raise StoreError(f"{what} is not JSON-serialisable ({exc}); nothing was written") from None
 
 
+def json_member(key: str, value: str) -> str:
+    """`"key":"value"` exactly as `dump_json` writes that member inside an object, so a
+    substring search finds it in stored JSON (case-sensitively, no JSON parsing)."""
+    return f"{_encoder.encode(key)}:{_encoder.encode(value)}"
+
+
 def event_row(stream_id: str, stream_type: str, version: int, event: NewEvent) -> dict[str, Any]:
     """The `events` row for a new event at `version`."""
     return {

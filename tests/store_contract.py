@@ -147,6 +147,28 @@ class EventStoreContract:
 
     # -- reads ----------------------------------------------------------------------------
 
+    async def test_count_events_by_type_user_and_positions(self, es: EventStore) -> None:
+        saga, shop = Metadata(user_id="SYSTEM"), Metadata(user_id="system")
+        await es.append("o1", "Order", [new_event(type="Placed", metadata=shop)], 0)
+        await es.append("o1", "Order", [new_event(type="Approved", metadata=saga)], 1)
+        await es.append("o2", "Order", [new_event(type="Placed", metadata=saga)], 0)
+        await es.append("o2", "Order", [new_event(type="Approved", metadata=shop)], 1)
+        await es.append("o3", "Order", [new_event(type="Approved", metadata=saga)], 0)
+        await es.append("x", "Other", [new_event(type="Approved")], 0)  # no user at all
+        both = ["Approved", "Cancelled"]
+        assert await es.count_events(both) == {"Approved": 4, "Cancelled": 0}
+        assert await es.count_events(both, user_id="SYSTEM") == {"Approved": 2, "Cancelled": 0}
+        assert await es.count_events(["Placed"], user_id="system") == {"Placed": 1}
+        assert await es.count_events(["Approved"], user_id="SYS") == {"Approved": 0}
+        assert await es.count_events(["Approved"], from_position=3, to_position=5) == {
+            "Approved": 2
+        }
+        assert await es.count_events(
+            ["Approved"], user_id="SYSTEM", from_position=3, to_position=4
+        ) == {"Approved": 0}
+        assert await es.count_events(["Approved"], from_position=7) == {"Approved": 0}
+        assert await es.count_events([]) == {}
+
     async def test_count_streams_by_type(self, es: EventStore) -> None:
         assert await es.count_streams_by_type() == {}
         await es.append("a1", "Account", [new_event(), new_event()], 0)

@@ -1,10 +1,13 @@
-"""The dashboard: event rate, events by type, the head, streams and the store."""
+"""The dashboard: event rate, events by type, the head, streams and the store, each
+projection's lag, the open dead letters and the fulfilment saga's outcomes."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -21,11 +24,21 @@ from ..actions import REGISTRY
 from ..widgets.formatting import event_cells, event_columns, short_time
 from ..widgets.virtual_table import Row, VirtualTable
 from .base import ConsoleScreen
-from .dashboard_stats import DashboardStats, human_bytes, human_duration, human_rate, read_stats
+from .dashboard_stats import (
+    DashboardStats,
+    SagaOutcomes,
+    human_bytes,
+    human_duration,
+    human_rate,
+    read_stats,
+)
 
 SCOPE = "dashboard"
-REFRESH_SECONDS = 2.0
-LATEST_ROWS = 12
+#: Seconds between two reads (the next is scheduled when the last one is shown).
+REFRESH_SECONDS = 1.0
+LATEST_ROWS = 17
+#: How a projection's status reads in the lag table.
+STATUS_STYLES = {"running": "green", "paused": "yellow", "rebuilding": "cyan", "stopped": "red"}
 
 
 class DashboardScreen(ConsoleScreen):
@@ -45,6 +58,8 @@ class DashboardScreen(ConsoleScreen):
         super().__init__()
         self._timer: Timer | None = None
         self._reading = False
+        #: The saga's outcomes so far: each read counts only the events after them.
+        self._saga = SagaOutcomes()
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dash-cards"):
@@ -52,10 +67,16 @@ class DashboardScreen(ConsoleScreen):
             yield Static("Streams\n…", id="card-streams", classes="card")
             yield Static("Last event\n…", id="card-last", classes="card")
             yield Static("Store\n…", id="card-store", classes="card")
-        with Vertical(id="dash-rate", classes="panel"):
-            yield Static("Event rate", id="rate-title", classes="panel-title")
-            yield Sparkline([], id="rate")
-            yield Static("", id="rate-caption", classes="caption")
+            yield Static("Dead letters\n…", id="card-dead", classes="card")
+        with Horizontal(id="dash-middle"):
+            with Vertical(id="dash-rate", classes="panel"):
+                yield Static("Event rate", id="rate-title", classes="panel-title")
+                yield Sparkline([], id="rate")
+                yield Static("", id="rate-caption", classes="caption")
+            with Vertical(id="dash-projections", classes="panel"):
+                yield Static("Projections - lag behind the head", classes="panel-title")
+                yield Static("", id="lag")
+                yield Static("", id="saga")
         with Horizontal(id="dash-bottom"):
             with Vertical(id="dash-types", classes="panel"):
                 yield Static("Events by type", id="types-title", classes="panel-title")
@@ -95,7 +116,7 @@ class DashboardScreen(ConsoleScreen):
     @work(exclusive=True, group="dashboard", exit_on_error=False)
     async def read_figures(self) -> None:
         system = self.system
-        stats = await self.console.io(read_stats(system.store, system.url, system.clock.now()))
+        stats = await self.console.io(read_stats(system, self._saga))
         self.post_message(self.StatsRead(stats))
 
     def worker_failed(self, group: str, error: BaseException) -> None:
@@ -107,6 +128,7 @@ class DashboardScreen(ConsoleScreen):
     def show_stats(self, message: StatsRead) -> None:
         self._reading = False
         stats = message.stats
+        self._saga = stats.saga
         self.query_one("#card-events", Static).update(
             Text.assemble(("Events\n", "bold"), (f"{stats.head:,}", "bold cyan"), " stored")
         )
@@ -117,7 +139,9 @@ class DashboardScreen(ConsoleScreen):
         )
         self.query_one("#card-last", Static).update(self._last_card(stats))
         self.query_one("#card-store", Static).update(self._store_card(stats.store_bytes))
+        self.query_one("#card-dead", Static).update(self._dead_card(stats))
         self._show_rate(stats)
+        self._show_lag(stats)
         self._show_types(stats)
         latest = stats.tail[-LATEST_ROWS:]
         table = self.query_one("#latest", VirtualTable)
@@ -135,6 +159,46 @@ class DashboardScreen(ConsoleScreen):
         where = redact_url(self.system.url)
         extra = f"  {human_bytes(size)}" if size is not None else ""
         return Text.assemble(("Store\n", "bold"), where, f"\n{extra.strip()}" if extra else "")
+
+    def _dead_card(self, stats: DashboardStats) -> Text:
+        open_letters = stats.dead_letters
+        if not open_letters:
+            return Text.assemble(("Dead letters\n", "bold"), ("0", "bold green"), " open")
+        where = sum(1 for state in stats.projections if state.dead_letters)
+        return Text.assemble(
+            ("Dead letters\n", "bold"),
+            (f"{open_letters:,}", "bold red"),
+            " open",
+            f"\nin {where} projection{'s' if where != 1 else ''}",
+        )
+
+    def _show_lag(self, stats: DashboardStats) -> None:
+        table = Table(box=None, padding=(0, 1), expand=True, header_style="bold")
+        table.add_column("projection", ratio=1, no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("events", justify="right", no_wrap=True)
+        table.add_column("time", justify="right", no_wrap=True)
+        table.add_column("dead letters", justify="right", no_wrap=True)
+        for state in stats.projections:
+            lag_style = "yellow" if state.lag_events else "dim"
+            table.add_row(
+                Text.assemble(state.name, (" saga", "dim") if state.kind == "saga" else ""),
+                Text(state.status, STATUS_STYLES.get(state.status, "")),
+                Text(f"{state.lag_events:,}", lag_style),
+                Text(human_duration(timedelta(seconds=state.lag_seconds)), lag_style),
+                Text(f"{state.dead_letters:,}", "red" if state.dead_letters else "dim"),
+            )
+        self.query_one("#lag", Static).update(table)
+        saga = stats.saga
+        self.query_one("#saga", Static).update(
+            Text.assemble(
+                ("Fulfilment saga ", "bold"),
+                (f"{saga.approved:,}", "bold green"),
+                " approved  ",
+                (f"{saga.cancelled:,}", "bold red" if saga.cancelled else "bold"),
+                " cancelled (payment failed)",
+            )
+        )
 
     def _show_rate(self, stats: DashboardStats) -> None:
         rate = stats.rate
@@ -156,10 +220,25 @@ class DashboardScreen(ConsoleScreen):
         table.add_column("type")
         table.add_column("count", justify="right")
         table.add_column("share", justify="right")
-        table.add_column("bar", ratio=1)
+        table.add_column("bar", ratio=1, no_wrap=True)
         total = max(len(stats.tail), 1)
         widest = max((count for _, count in stats.by_type), default=1)
         for kind, count in stats.by_type:
-            bar = "█" * max(1, round(20 * count / widest))
-            table.add_row(kind, f"{count:,}", f"{100 * count / total:.0f}%", Text(bar, "green"))
+            bar = ShareBar(count / widest, "green")
+            table.add_row(kind, f"{count:,}", f"{100 * count / total:.0f}%", bar)
         self.query_one("#types", Static).update(table)
+
+
+class ShareBar:
+    """A bar as long as `fraction` of the width it is given (at least one cell)."""
+
+    def __init__(self, fraction: float, style: str) -> None:
+        self.fraction = fraction
+        self.style = style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        cells = max(1, round(self.fraction * options.max_width))
+        yield Text("█" * min(cells, options.max_width), self.style, no_wrap=True)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, options.max_width)

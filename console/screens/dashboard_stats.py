@@ -1,5 +1,8 @@
 """The dashboard's figures, read cheaply: the head, the tail of recent events, the
-number of streams by type and the size of the store file. Never a table scan."""
+number of streams by type, the size of the store file, each projection's lag, the
+open dead letters and the fulfilment saga's outcomes. Never a table scan: the
+saga's outcomes are counted once from the type index, then only for the events
+appended since the last read."""
 
 from __future__ import annotations
 
@@ -8,9 +11,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.domain.order_events import OrderApproved, OrderCancelled
 from core.events import RecordedEvent
+from core.ports import EventStore
+from core.projection_monitor import ProjectionState
+from core.saga_context import SYSTEM_USER
 from stores import normalise_url
-from stores.event_store import SqlEventStore
+
+from ..bootstrap import System
 
 #: How many of the newest events the rate and the type counts are computed from.
 TAIL_WINDOW = 2000
@@ -34,6 +42,17 @@ class RateSeries:
 
 
 @dataclass(frozen=True)
+class SagaOutcomes:
+    """What the fulfilment saga decided: orders it approved after payment, and orders it
+    cancelled after a failed payment (the events it issued as its user, SYSTEM)."""
+
+    approved: int = 0
+    cancelled: int = 0
+    #: Every event up to this position is counted.
+    position: int = 0
+
+
+@dataclass(frozen=True)
 class DashboardStats:
     """Everything the dashboard shows, read in one go by its worker."""
 
@@ -44,11 +63,16 @@ class DashboardStats:
     now: datetime
     by_type: list[tuple[str, int]] = field(default_factory=list)
     rate: RateSeries | None = None
+    projections: list[ProjectionState] = field(default_factory=list)
+    saga: SagaOutcomes = field(default_factory=SagaOutcomes)
+
+    @property
+    def dead_letters(self) -> int:
+        """Open dead letters, every projection together."""
+        return sum(state.dead_letters for state in self.projections)
 
 
-async def read_tail(
-    store: SqlEventStore, head: int, window: int = TAIL_WINDOW
-) -> list[RecordedEvent]:
+async def read_tail(store: EventStore, head: int, window: int = TAIL_WINDOW) -> list[RecordedEvent]:
     """The newest `window` events, oldest first (a keyset read from the head down)."""
     start = max(head - window + 1, 1)
     return [event async for event in store.read_all(from_position=start, page_size=window)]
@@ -89,17 +113,40 @@ def events_by_type(tail: list[RecordedEvent]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-async def read_stats(store: SqlEventStore, url: str, now: datetime) -> DashboardStats:
+async def count_saga_outcomes(store: EventStore, since: SagaOutcomes, head: int) -> SagaOutcomes:
+    """The saga's outcomes up to `head`, counting only the events after `since.position`."""
+    if head <= since.position:
+        return since
+    approved, cancelled = OrderApproved.type_name, OrderCancelled.type_name
+    counts = await store.count_events(
+        [approved, cancelled],
+        user_id=SYSTEM_USER,
+        from_position=since.position + 1,
+        to_position=head,
+    )
+    return SagaOutcomes(
+        approved=since.approved + counts[approved],
+        cancelled=since.cancelled + counts[cancelled],
+        position=head,
+    )
+
+
+async def read_stats(system: System, saga_since: SagaOutcomes | None = None) -> DashboardStats:
+    """Every figure of the dashboard; `saga_since` is the last read's saga outcomes."""
+    store = system.store
+    now = system.clock.now()
     head = await store.head_position()
     tail = await read_tail(store, head)
     return DashboardStats(
         head=head,
         tail=tail,
         streams_by_type=await store.count_streams_by_type(),
-        store_bytes=store_file_size(url),
+        store_bytes=store_file_size(system.url),
         now=now,
         by_type=events_by_type(tail),
         rate=rate_series(tail, now),
+        projections=await system.projections.status(),
+        saga=await count_saga_outcomes(store, saga_since or SagaOutcomes(), head),
     )
 
 
