@@ -39,6 +39,8 @@ class Figure:
     value: float
     unit: str
     baselines: dict[str, float] = field(default_factory=dict)
+    #: What was measured, in a few words (printed under the table, not part of the JSON figure).
+    detail: str = ""
 
 
 @dataclass
@@ -184,6 +186,9 @@ async def run_bench(db: str | None, quick: bool) -> BenchResult:
         _attach(figures, "read_all_decoded", base, "sqlite3_select")
         for name, baselines in library.baselines.items():
             figures[name].baselines.update(baselines)
+    if not sizes.console_events:
+        notes.append("console_first_screen_1m, console_rss_1m: measured in the full run only")
+    notes.extend(f"{name}: {f.detail}" for name, f in figures.items() if f.detail)
     return BenchResult(figures, notes, time.perf_counter() - started)
 
 

@@ -116,6 +116,11 @@ def map_worker_figures(output: dict[str, Any]) -> LibraryBaselines:
     for (figure, baseline), key in BASELINE_KEYS.items():
         library.baselines.setdefault(figure, {})[baseline] = float(output[key])
     settings = library.settings
+    library.notes.append(
+        f"eventsourcing {settings.get('version', '?')}: python -O, "
+        f"{settings.get('senders', '?')} sender threads, journal_mode="
+        f"{settings.get('journal_mode')} synchronous={settings.get('synchronous')} (2 = FULL)"
+    )
     if settings.get("journal_mode") != "wal" or settings.get("synchronous") != 2:
         library.notes.append(
             "eventsourcing ran with journal_mode="

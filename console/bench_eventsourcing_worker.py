@@ -41,6 +41,7 @@ balance. Measured (the names are the JSON keys):
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import statistics
 import sys
@@ -177,7 +178,8 @@ def long_aggregate_figures(db: Path, events: int, batches: int, repeats: int) ->
             app.save(account)
             rates.append(events / (time.perf_counter() - start))
             first = first or account.id
-        assert first is not None
+        if first is None:
+            raise ValueError("batches must be at least 1")
 
         def load() -> None:
             loaded: BenchAccount = app.repository.get(first)
@@ -226,10 +228,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     figures["eventsourcing_save_per_command"] = save_per_command(
         folder / "es-commands.db", args.senders, args.commands
     )
-    import eventsourcing
-
     figures["settings"].update(
-        version=getattr(eventsourcing, "__version__", "9"),
+        version=importlib.metadata.version("eventsourcing"),
         python_optimize=sys.flags.optimize,
         senders=args.senders,
         threads=True,

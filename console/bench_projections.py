@@ -45,4 +45,8 @@ async def catch_up_figure(url: str, sizes: Sizes) -> Figure:
             f"{PROJECTION} did not catch up ({result.status}, {result.events} events): "
             f"{result.error or 'no error given'}"
         )
-    return Figure(result.events / elapsed, "events/s")
+    detail = (
+        f"{result.events:,} events read in {elapsed:.2f}s ({result.applied:,} applied, "
+        f"{result.dead_letters} dead letters, {result.parked} parked)"
+    )
+    return Figure(result.events / elapsed, "events/s", detail=detail)

@@ -79,6 +79,9 @@ def test_bench_quick_json_reports_every_figure_with_its_baselines(tmp_path: Path
     }
     assert all(isinstance(t["holds"], bool) for ts in targets.values() for t in ts)
     assert "console_first_screen_1m" not in targets
+    notes = output["notes"]
+    assert any(n.startswith("console_first_screen_1m, console_rss_1m: ") for n in notes)
+    assert any(n.startswith("catch_up_order_summary: ") and "events read" in n for n in notes)
     assert list(tmp_path.iterdir()) == [], "bench must not leave files behind"
 
 
