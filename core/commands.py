@@ -4,6 +4,11 @@ A handler loads what it needs through the repository, calls business methods
 and returns the aggregate with pending events. The bus saves it with the
 version it was loaded at; on a concurrency conflict it runs the handler again
 on fresh state, a bounded number of times.
+
+The bus's repository keeps the aggregates it saved (core/command_repository.py),
+so a stream's next command starts from memory; the expected-version check on
+append catches a stale one, and a refusal decided on remembered state is
+decided again on the store's state before it reaches the caller.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .aggregate import Aggregate
-from .errors import ConcurrencyError, InvalidInput
+from .command_repository import DEFAULT_SIZE, CachedRepository
+from .errors import ConcurrencyError, EventdeckError, InvalidInput
 from .events import Metadata, RecordedEvent
 from .repository import Repository
 
@@ -79,8 +85,10 @@ class CommandBus:
         repository: Repository,
         handlers: dict[type[Command], Handler] | None = None,
         max_attempts: int = 10,
+        cache_size: int = DEFAULT_SIZE,
     ) -> None:
-        self.repository = repository
+        #: The command path's repository: it remembers the aggregates it saved.
+        self.repository = CachedRepository(repository, size=cache_size)
         self.handlers: dict[type[Command], Handler] = dict(handlers or {})
         self.max_attempts = max_attempts
         # Commands of this process for one stream queue here instead of colliding
@@ -125,7 +133,15 @@ class CommandBus:
     ) -> CommandResult:
         last_conflict: ConcurrencyError | None = None
         for attempt in range(self.max_attempts):
-            aggregate = await handler(command, self.repository, context)
+            with self.repository.tracking() as from_memory:
+                try:
+                    aggregate = await handler(command, self.repository, context)
+                except EventdeckError:
+                    # refused on remembered state: decide again on the store's state
+                    forgotten = [self.repository.forget(s) for s in from_memory]
+                    if not any(forgotten):
+                        raise
+                    continue
             try:
                 events = await self.repository.save(aggregate, context.metadata())
             except ConcurrencyError as conflict:

@@ -10,21 +10,18 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.errors import ConcurrencyError, StoreError
 from core.events import NewEvent, RecordedEvent
 from core.ports import StreamInfo
 
 from .engine import profile_of
-from .notifications import NOTIFY_CHANNEL
-from .records import EVENT_COLUMNS, decode_event, event_row, json_member, recorded
+from .group_commit import GroupCommitter, GroupStats
+from .records import EVENT_COLUMNS, decode_event, event_row, json_member
 from .schema import events as event_table
 from .schema import streams
-from .transactions import reading, writing
+from .transactions import reading
 
 if TYPE_CHECKING:
     from core.ports import EventStore
@@ -39,6 +36,12 @@ class SqlEventStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._profile = profile_of(engine)
+        self._committer = GroupCommitter(engine)
+
+    @property
+    def group_stats(self) -> GroupStats:
+        """How the appends were grouped into transactions so far."""
+        return self._committer.stats
 
     @property
     def engine(self) -> AsyncEngine:
@@ -52,90 +55,17 @@ class SqlEventStore:
         events: Sequence[NewEvent],
         expected_version: int,
     ) -> list[RecordedEvent]:
-        """Append in one transaction; ConcurrencyError (writing nothing) on a version mismatch."""
-        # Encode before the transaction: a bad payload fails without taking any lock.
+        """Append in one transaction; ConcurrencyError (writing nothing) on a version mismatch.
+
+        Concurrent appends commit together (stores/group_commit.py), each with
+        its own expected-version check and its own outcome.
+        """
+        # Encode before queueing: a bad payload fails without taking any lock.
         rows = [
             event_row(stream_id, stream_type, expected_version + i, event)
             for i, event in enumerate(events, start=1)
         ]
-        async with writing(self._engine, ordered=True) as conn:
-            if not rows:
-                await self._check_version(conn, stream_id, stream_type, expected_version)
-                return []
-            if not await self._advance_stream(conn, stream_id, stream_type, rows, expected_version):
-                actual = await self._current_version(conn, stream_id)
-                raise ConcurrencyError(stream_id, expected_version, actual)
-            try:
-                result = await conn.execute(
-                    event_table.insert().returning(event_table.c.position, event_table.c.version),
-                    rows,
-                )
-            except IntegrityError as exc:
-                raise _integrity_error(exc, stream_id, expected_version) from None
-            positions = {row.version: row.position for row in result}
-            if not self._profile.is_sqlite:
-                # Delivered at commit, to live runners LISTENing (stores/notifications.py).
-                await conn.execute(
-                    text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": NOTIFY_CHANNEL, "payload": str(max(positions.values()))},
-                )
-        return [
-            recorded(positions[row["version"]], stream_id, stream_type, row["version"], event)
-            for row, event in zip(rows, events, strict=True)
-        ]
-
-    async def _advance_stream(
-        self,
-        conn: AsyncConnection,
-        stream_id: str,
-        stream_type: str,
-        rows: list[dict[str, Any]],
-        expected_version: int,
-    ) -> bool:
-        """Move the stream's version from `expected_version`: the optimistic check itself."""
-        new_version, last_at = rows[-1]["version"], rows[-1]["recorded_at"]
-        if expected_version == 0:
-            insert = (postgresql.insert if not self._profile.is_sqlite else sqlite.insert)(streams)
-            statement: Any = insert.values(
-                stream_id=stream_id,
-                stream_type=stream_type,
-                version=new_version,
-                created_at=rows[0]["recorded_at"],
-                updated_at=last_at,
-            ).on_conflict_do_nothing(index_elements=[streams.c.stream_id])
-        else:
-            statement = (
-                update(streams)
-                .where(
-                    streams.c.stream_id == stream_id,
-                    streams.c.version == expected_version,
-                    streams.c.stream_type == stream_type,
-                )
-                .values(version=new_version, updated_at=last_at)
-            )
-        result = await conn.execute(statement)
-        return bool(result.rowcount == 1)
-
-    async def _check_version(
-        self, conn: AsyncConnection, stream_id: str, stream_type: str, expected_version: int
-    ) -> None:
-        row = (
-            await conn.execute(
-                select(streams.c.version, streams.c.stream_type).where(
-                    streams.c.stream_id == stream_id
-                )
-            )
-        ).first()
-        actual = row.version if row else 0
-        if actual != expected_version or (row is not None and row.stream_type != stream_type):
-            raise ConcurrencyError(stream_id, expected_version, actual)
-
-    @staticmethod
-    async def _current_version(conn: AsyncConnection, stream_id: str) -> int:
-        version = await conn.scalar(
-            select(streams.c.version).where(streams.c.stream_id == stream_id)
-        )
-        return int(version or 0)
+        return await self._committer.append(stream_id, stream_type, expected_version, rows, events)
 
     async def read_stream(
         self,
@@ -169,6 +99,13 @@ class SqlEventStore:
         async with reading(self._engine) as conn:
             rows = (await conn.execute(statement)).all()
         return [decode_event(row) for row in rows]
+
+    async def read_event(self, event_id: str) -> RecordedEvent | None:
+        """The event with `event_id` (the unique constraint's index finds it)."""
+        statement = select(*EVENT_COLUMNS).where(event_table.c.event_id == event_id)
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(statement)).first()
+        return decode_event(row) if row is not None else None
 
     async def read_all(
         self,
@@ -355,17 +292,6 @@ def _info(row: Any) -> StreamInfo:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-def _integrity_error(exc: IntegrityError, stream_id: str, expected: int) -> Exception:
-    message = str(exc.orig)
-    if "event_id" in message:
-        return StoreError(
-            f"an event id appended to stream {stream_id!r} is already stored; every event "
-            "needs a new id. Nothing was written"
-        )
-    # The (stream_id, version) constraint: another writer got there first.
-    return ConcurrencyError(stream_id, expected, None)
 
 
 if TYPE_CHECKING:
