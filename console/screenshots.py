@@ -28,6 +28,7 @@ from .cli_seed import seed_store
 from .screens.aggregates import AggregatesScreen
 from .screens.commands import CommandsScreen
 from .screens.dashboard import DashboardScreen
+from .screens.dead_letters import DeadLettersScreen
 from .screens.live_stream import LiveStreamScreen
 from .widgets.command_form import CommandForm
 from .widgets.state_panel import StatePanel
@@ -156,6 +157,28 @@ async def visit_commands(pilot: Pilot[None]) -> None:
     await wait_until(pilot, lambda: "items" in form.errors, "the inline error")
 
 
+async def visit_dead_letters(pilot: Pilot[None]) -> None:
+    """The demo's poison events: order-summary's first one in detail, traceback included."""
+    app = await open_console(pilot)
+    await pilot.press("l")
+
+    def listed() -> bool:
+        screen = app.screen
+        return isinstance(screen, DeadLettersScreen) and screen.table.row_count > 0
+
+    await wait_until(pilot, listed, "the dead letters")
+    screen = app.screen
+    assert isinstance(screen, DeadLettersScreen)
+    first = next(d for d in screen.letters if d.projection == "order-summary")
+    screen.table.move_to_key(first.id)
+
+    def detailed() -> bool:
+        detail = screen.shown
+        return detail is not None and detail.dead_letter.id == first.id
+
+    await wait_until(pilot, detailed, "its detail")
+
+
 async def visit_help(pilot: Pilot[None]) -> None:
     await visit_dashboard(pilot)
     await pilot.press("question_mark")
@@ -178,6 +201,7 @@ VISITS: dict[str, Visit] = {
     "live-stream": visit_live_stream,
     "aggregates": visit_aggregates,
     "commands": visit_commands,
+    "dead-letters": visit_dead_letters,
     "help": visit_help,
     "palette": visit_palette,
 }

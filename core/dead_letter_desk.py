@@ -1,4 +1,4 @@
-"""Operators' dead-letter work: list, show, retry (one or all) and skip.
+"""Operators' dead-letter work: list, count, show, retry and skip (one or all).
 
 A retry re-runs the dead event with the current projection code; if it
 succeeds, the events parked behind it are applied in position order (one that
@@ -23,6 +23,7 @@ from .clock import Clock
 from .dead_letters import (
     DeadLetter,
     DeadLetterStatus,
+    DeadLetterTally,
     DeadLetterUpdate,
     NewDeadLetter,
     ParkedEvent,
@@ -87,12 +88,34 @@ class DeadLetterDesk:
         *,
         projection: str | None = None,
         status: DeadLetterStatus | None = DeadLetterStatus.OPEN,
+        stream: str | None = None,
+        text: str | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> builtins.list[DeadLetter]:
-        """Dead letters of the active generations, by projection and position."""
+        """Dead letters of the active generations, by projection and position; `stream`
+        (an id prefix) and `text` (in the stream id, event type or error) narrow them."""
         return await self._store.dead_letters(
-            projection=projection, status=status, limit=limit, offset=offset
+            projection=projection,
+            status=status,
+            stream=stream,
+            text=text,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def tally(
+        self,
+        *,
+        projection: str | None = None,
+        status: DeadLetterStatus | None = DeadLetterStatus.OPEN,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> DeadLetterTally:
+        """How many dead letters `list` would give, on how many streams, with how many
+        events parked behind them (what a bulk retry or skip touches), without loading them."""
+        return await self._store.dead_letter_tally(
+            projection=projection, status=status, stream=stream, text=text
         )
 
     async def show(self, dead_letter_id: int) -> DeadLetterDetail:
@@ -122,12 +145,25 @@ class DeadLetterDesk:
         self, *, user: str, projection: str | None = None
     ) -> builtins.list[ResolveOutcome]:
         """Retry every open dead letter (of one projection if given), oldest first."""
+        return await self._resolve_all("retry", user, projection)
+
+    async def skip_all(
+        self, *, user: str, projection: str | None = None
+    ) -> builtins.list[ResolveOutcome]:
+        """Skip every open dead letter (of one projection if given), oldest first; each
+        skip is recorded. A parked event that fails on release becomes a new dead letter
+        and is left open (it was not among those the operator chose to skip)."""
+        return await self._resolve_all("skip", user, projection)
+
+    async def _resolve_all(
+        self, action: Literal["retry", "skip"], user: str, projection: str | None
+    ) -> builtins.list[ResolveOutcome]:
         outcomes = []
         for dead in await self.list(projection=projection):
             current = await self._store.dead_letter(dead.id)
             if current is None or current.status is not DeadLetterStatus.OPEN:
                 continue
-            outcomes.append(await self.retry(dead.id, user=user))
+            outcomes.append(await self._resolve(dead.id, action, user))
         return outcomes
 
     async def _get(self, dead_letter_id: int) -> DeadLetter:

@@ -65,6 +65,29 @@ class DeadLetter(BaseModel):
         }
 
 
+class DeadLetterTally(BaseModel):
+    """How many dead letters a filter finds, on how many streams, and how many events
+    are parked behind them: what a bulk retry or skip would touch."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entries: int = 0
+    #: Distinct (projection, stream) pairs.
+    streams: int = 0
+    parked: int = 0
+
+
+def matches_search(dead: DeadLetter, stream: str | None, text: str | None) -> bool:
+    """Whether a dead letter passes the list's filters (both case-insensitive):
+    `stream` a stream id prefix, `text` part of its stream id, event type or error."""
+    if stream and not dead.stream_id.lower().startswith(stream.lower()):
+        return False
+    if not text:
+        return True
+    wanted = text.lower()
+    return any(wanted in part.lower() for part in (dead.stream_id, dead.event_type, dead.error))
+
+
 class NewDeadLetter(BaseModel):
     """A dead letter about to be stored (the store assigns its id)."""
 

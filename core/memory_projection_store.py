@@ -9,7 +9,13 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from .checkpoints import Checkpoint, ProjectionStatus
-from .dead_letters import DeadLetter, DeadLetterStatus, ParkedEvent
+from .dead_letters import (
+    DeadLetter,
+    DeadLetterStatus,
+    DeadLetterTally,
+    ParkedEvent,
+    matches_search,
+)
 from .errors import RebuildInProgress, StaleCheckpoint, StoreError, UnknownProjection
 from .projection_store import BatchCommit, Cursor
 from .projections import Document
@@ -312,6 +318,8 @@ class InMemoryProjectionStore:
         projection: str | None = None,
         status: DeadLetterStatus | None = None,
         generation: int | None = None,
+        stream: str | None = None,
+        text: str | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[DeadLetter]:
@@ -320,6 +328,8 @@ class InMemoryProjectionStore:
             if projection is not None and dl.projection != projection:
                 continue
             if status is not None and dl.status is not status:
+                continue
+            if not matches_search(dl, stream, text):
                 continue
             if generation is not None:
                 if dl.generation != generation:
@@ -344,6 +354,23 @@ class InMemoryProjectionStore:
         for dl in await self.dead_letters(status=DeadLetterStatus.OPEN):
             counts[dl.projection] = counts.get(dl.projection, 0) + 1
         return counts
+
+    async def dead_letter_tally(
+        self,
+        *,
+        projection: str | None = None,
+        status: DeadLetterStatus | None = None,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> DeadLetterTally:
+        found = await self.dead_letters(
+            projection=projection, status=status, stream=stream, text=text
+        )
+        return DeadLetterTally(
+            entries=len(found),
+            streams=len({(dl.projection, dl.stream_id) for dl in found}),
+            parked=sum(dl.parked for dl in found),
+        )
 
     async def parked_events(
         self, name: str, generation: int, stream_id: str | None = None

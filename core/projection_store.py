@@ -18,7 +18,14 @@ from datetime import datetime
 from typing import Protocol
 
 from .checkpoints import Checkpoint, ProjectionStatus
-from .dead_letters import DeadLetter, DeadLetterStatus, DeadLetterUpdate, NewDeadLetter, ParkedEvent
+from .dead_letters import (
+    DeadLetter,
+    DeadLetterStatus,
+    DeadLetterTally,
+    DeadLetterUpdate,
+    NewDeadLetter,
+    ParkedEvent,
+)
 from .projections import Document
 
 
@@ -173,17 +180,33 @@ class ProjectionStore(Protocol):
         projection: str | None = None,
         status: DeadLetterStatus | None = None,
         generation: int | None = None,
+        stream: str | None = None,
+        text: str | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[DeadLetter]:
         """Dead letters by projection then position; of the active generations unless
-        `generation` is given (with `projection`)."""
+        `generation` is given (with `projection`). `stream` and `text` filter as
+        `dead_letters.matches_search` does."""
         ...
 
     async def dead_letter(self, dead_letter_id: int) -> DeadLetter | None: ...
 
     async def dead_letter_counts(self) -> dict[str, int]:
         """Open dead letters per projection, active generations only."""
+        ...
+
+    async def dead_letter_tally(
+        self,
+        *,
+        projection: str | None = None,
+        status: DeadLetterStatus | None = None,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> DeadLetterTally:
+        """How many dead letters of the active generations match (filters as in
+        `dead_letters`), on how many streams, with how many events parked behind them;
+        counted by the store, not by loading the letters."""
         ...
 
     async def parked_events(

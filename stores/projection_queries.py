@@ -11,16 +11,18 @@ from collections.abc import Collection
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.dead_letters import DeadLetter, DeadLetterStatus, ParkedEvent
+from core.dead_letters import DeadLetter, DeadLetterStatus, DeadLetterTally, ParkedEvent
 from core.projections import Document
 
 from .projection_rows import (
     active_generation,
     chunks,
+    dead_letter_filters,
     dead_letter_of,
     dead_letter_query,
     is_active,
     load_document,
+    parked_count,
     parked_of,
 )
 from .schema import dead_letters, parked_events, read_models
@@ -100,15 +102,15 @@ class ProjectionQueries:
         projection: str | None = None,
         status: DeadLetterStatus | None = None,
         generation: int | None = None,
+        stream: str | None = None,
+        text: str | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[DeadLetter]:
         d = dead_letters.c
-        statement = dead_letter_query()
-        if projection is not None:
-            statement = statement.where(d.projection == projection)
-        if status is not None:
-            statement = statement.where(d.status == status.value)
+        statement = dead_letter_query().where(
+            *dead_letter_filters(projection=projection, status=status, stream=stream, text=text)
+        )
         if generation is not None:
             statement = statement.where(d.generation == generation)
         else:
@@ -136,6 +138,27 @@ class ProjectionQueries:
         async with reading(self._engine) as conn:
             rows = (await conn.execute(statement)).all()
         return {name: int(count) for name, count in rows}
+
+    async def dead_letter_tally(
+        self,
+        *,
+        projection: str | None = None,
+        status: DeadLetterStatus | None = None,
+        stream: str | None = None,
+        text: str | None = None,
+    ) -> DeadLetterTally:
+        d = dead_letters.c
+        matching = select(d.projection, d.stream_id, parked_count().label("parked")).where(
+            *dead_letter_filters(projection=projection, status=status, stream=stream, text=text),
+            is_active(d.projection, d.generation),
+        )
+        found = matching.subquery()
+        totals = select(func.count(), func.coalesce(func.sum(found.c.parked), 0)).select_from(found)
+        pairs = select(found.c.projection, found.c.stream_id).distinct().subquery()
+        async with reading(self._engine) as conn:
+            entries, parked = (await conn.execute(totals)).one()
+            streams = await conn.scalar(select(func.count()).select_from(pairs))
+        return DeadLetterTally(entries=int(entries), streams=int(streams or 0), parked=int(parked))
 
     async def parked_events(
         self, name: str, generation: int, stream_id: str | None = None

@@ -10,7 +10,7 @@ import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -96,6 +96,35 @@ def parked_count() -> Any:
 
 def dead_letter_query() -> Select[Any]:
     return select(*dead_letters.c, parked_count().label("parked"))
+
+
+def dead_letter_filters(
+    *,
+    projection: str | None,
+    status: DeadLetterStatus | None,
+    stream: str | None,
+    text: str | None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a dead-letter listing (see `core.dead_letters.matches_search`:
+    case-insensitive, `%` and `_` taken literally)."""
+    d = dead_letters.c
+    conditions: list[ColumnElement[bool]] = []
+    if projection is not None:
+        conditions.append(d.projection == projection)
+    if status is not None:
+        conditions.append(d.status == status.value)
+    if stream:
+        conditions.append(d.stream_id.istartswith(stream, autoescape=True))
+    if text:
+        conditions.append(
+            or_(
+                *(
+                    column.icontains(text, autoescape=True)
+                    for column in (d.stream_id, d.event_type, d.error)
+                )
+            )
+        )
+    return conditions
 
 
 def dead_letter_of(row: Any) -> DeadLetter:

@@ -27,6 +27,7 @@ from tests.projection_fixtures import (
     make_engine,
     write_round_robin,
 )
+from tests.projection_store_search_contract import DeadLetterSearchContract
 
 LEASE = timedelta(seconds=5)
 
@@ -58,7 +59,7 @@ def docs(**values: Any) -> dict[str, str]:
     return {key: json.dumps(value) for key, value in values.items()}
 
 
-class ProjectionStoreContract:
+class ProjectionStoreContract(DeadLetterSearchContract):
     """Semantics of core.projection_store.ProjectionStore (the memory store is the reference)."""
 
     @pytest.fixture
