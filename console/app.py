@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from rich.markup import escape
 from textual import events, on, work
@@ -38,6 +38,23 @@ SystemFactory = Callable[[], Awaitable[System]]
 T = TypeVar("T")
 #: How long closing waits for store calls still running.
 DRAIN_SECONDS = 5.0
+#: How long closing waits for the background work to stop after being asked to.
+BACKGROUND_STOP_SECONDS = 5.0
+
+
+class Background(Protocol):
+    """Work run beside the console once the store is open (the demo's traffic and
+    workers). It must return soon after `stop` is set, and tell the operator about
+    problems through `report` rather than raise."""
+
+    @property
+    def label(self) -> str:
+        """Shown in the header while it runs."""
+        ...
+
+    def __call__(
+        self, system: System, stop: asyncio.Event, report: Callable[[str], None]
+    ) -> Awaitable[None]: ...
 
 
 class StoreCalls:
@@ -114,6 +131,7 @@ class EventdeckApp(App[None]):
         poll_seconds: float = 0.5,
         first_screen: str = "dashboard",
         cursor_blink: bool = True,
+        background: Background | None = None,
     ) -> None:
         super().__init__()
         #: False in snapshots and screenshots: a blinking cursor makes pictures differ.
@@ -136,6 +154,9 @@ class EventdeckApp(App[None]):
         #: Every store call of the screens goes through here (see StoreCalls).
         self.io = StoreCalls()
         self._history: list[str] = []
+        self._background = background
+        self._background_task: asyncio.Task[None] | None = None
+        self._background_stop = asyncio.Event()
 
     @property
     def system(self) -> System:
@@ -167,6 +188,7 @@ class EventdeckApp(App[None]):
         self.read_only = system.read_only
         self.system_or_none = system
         self.sub_title = redact_url(system.url) + ("  [READ-ONLY]" if self.read_only else "")
+        self._start_background(system)
         self.switch_mode(self.first_screen)
 
     @on(SystemFailed)
@@ -181,9 +203,43 @@ class EventdeckApp(App[None]):
             event.widget.cursor_blink = False
 
     async def on_unmount(self) -> None:
+        await self._stop_background()
         await self.io.drain()
         if self.system_or_none is not None:
             await self.system_or_none.close()
+
+    # -- background work (the demo) -------------------------------------------------
+
+    def _start_background(self, system: System) -> None:
+        if self._background is None:
+            return
+        if self.read_only:
+            self.notify("Read-only: no demo traffic and no projection workers run.", title="Demo")
+            return
+        self.sub_title += f"  · {self._background.label}"
+        self._background_task = asyncio.create_task(self._run_background(self._background, system))
+
+    async def _run_background(self, background: Background, system: System) -> None:
+        def report(message: str) -> None:
+            self.notify(escape(message), title=background.label, severity="warning")
+
+        try:
+            await background(system, self._background_stop, report)
+        except Exception as exc:  # noqa: BLE001 - the console carries on without it
+            self.notify(
+                escape(f"{type(exc).__name__}: {exc}"), title="background stopped", severity="error"
+            )
+
+    async def _stop_background(self) -> None:
+        """Ask the background work to stop and wait for it (cancelled if it overstays)."""
+        task = self._background_task
+        if task is None:
+            return
+        self._background_stop.set()
+        done, _ = await asyncio.wait({task}, timeout=BACKGROUND_STOP_SECONDS)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
 
     # -- navigation -----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from core.errors import InvalidInput
 
 from .bootstrap import open_system
 from .cli import cli, current_settings
+from .demo_runtime import DEFAULT_RATE, DemoRuntime
 from .output import short_time
 from .parsing import parse_time
 from .progress import TerminalProgress
@@ -131,9 +132,29 @@ def describe(summary: SeedSummary) -> str:
 
 
 @cli.command("demo")
-@click.option("--seed", type=int, default=42, show_default=True)
-def demo_command(seed: int) -> None:
-    """Seed demo history if the store is empty, then open the console."""
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same history.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.1, max=500),
+    default=DEFAULT_RATE,
+    show_default=True,
+    help="Demo commands per second, on average.",
+)
+@click.option(
+    "--no-traffic",
+    is_flag=True,
+    help="Send no demo commands; only the projection workers and the saga run.",
+)
+def demo_command(seed: int, rate: float, no_traffic: bool) -> None:
+    """Seed demo history if the store is empty, then open the console on a living system.
+
+    In the background of the same process, demo traffic (new orders, shipments,
+    deliveries, the odd cancellation, new accounts, deposits and withdrawals, some
+    payments that fail and now and then a poison row for the dead-letter queue) goes
+    through the command bus as user demo-traffic, and the projection workers and the
+    fulfilment saga run live. Quitting stops both cleanly. With --read-only nothing
+    runs in the background.
+    """
     settings = current_settings()
 
     async def is_empty() -> bool:
@@ -145,6 +166,9 @@ def demo_command(seed: int) -> None:
 
     if asyncio.run(is_empty()) and not settings.read_only:
         run_seed(settings.db, False, 200, 40, 30, seed, None, label="seeding demo history")
-    from .app import run_console
+    from .app import EventdeckApp
 
-    run_console(settings)
+    runtime = DemoRuntime(traffic=not no_traffic, rate=rate, seed=seed)
+    EventdeckApp(
+        settings.db, read_only=settings.read_only, user=settings.user, background=runtime
+    ).run()
