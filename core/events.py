@@ -11,7 +11,7 @@ lifting old payloads through the upcaster chain.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,19 @@ class NewEvent(BaseModel):
     schema_version: int
     data: dict[str, Any]
     metadata: Metadata = Field(default_factory=Metadata)
+    recorded_at: datetime
+
+
+class StoredPayload(NamedTuple):
+    """What loading an aggregate needs of a stored event: its payload as the
+    stored JSON text, so current-schema payloads validate straight from it."""
+
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data_json: str
     recorded_at: datetime
 
 

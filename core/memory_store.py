@@ -4,11 +4,12 @@ used by fast unit tests. Not durable; one process only."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from .errors import ConcurrencyError
-from .events import NewEvent, RecordedEvent
+from .events import NewEvent, RecordedEvent, StoredPayload
 from .ports import StreamInfo
 from .snapshots import Snapshot
 
@@ -69,11 +70,32 @@ class InMemoryEventStore:
             and (until is None or e.recorded_at <= until)
         ]
 
+    async def read_payloads(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[StoredPayload]:
+        return [
+            StoredPayload(
+                e.position,
+                e.stream_id,
+                e.version,
+                e.type,
+                e.schema_version,
+                json.dumps(e.data),
+                e.recorded_at,
+            )
+            for e in await self.read_stream(
+                stream_id, from_version=from_version, to_version=to_version
+            )
+        ]
+
     async def read_correlated(
         self, correlation_id: str, *, limit: int = 10_000
     ) -> list[RecordedEvent]:
         found = [e for e in self._events if e.metadata.correlation_id == correlation_id]
         return found[:limit]
+
+    async def read_event(self, event_id: str) -> RecordedEvent | None:
+        return next((e for e in self._events if e.event_id == event_id), None)
 
     async def read_all(
         self,

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from .events import NewEvent, RecordedEvent
+from .events import NewEvent, RecordedEvent, StoredPayload
 from .snapshots import Snapshot
 
 
@@ -51,10 +51,20 @@ class EventStore(Protocol):
         """A stream's events in version order, optionally bounded by version or time."""
         ...
 
+    async def read_payloads(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[StoredPayload]:
+        """The payloads of a stream's events in version order (loading aggregates)."""
+        ...
+
     async def read_correlated(
         self, correlation_id: str, *, limit: int = 10_000
     ) -> list[RecordedEvent]:
         """Events whose metadata carries `correlation_id`, in position order (traces)."""
+        ...
+
+    async def read_event(self, event_id: str) -> RecordedEvent | None:
+        """The event with `event_id` (unique), None if there is none."""
         ...
 
     def read_all(

@@ -6,6 +6,7 @@ row was written with; every way a row can be bad becomes a named error.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import CorruptRecord, UnknownEventType, UnsupportedSchema
-from .events import DomainEvent, Metadata, NewEvent, RecordedEvent
+from .events import DomainEvent, Metadata, NewEvent, RecordedEvent, StoredPayload
 from .upcasting import Upcaster, UpcasterChain
 
 
@@ -68,30 +69,8 @@ class EventRegistry:
 
     def current_payload(self, record: RecordedEvent) -> dict[str, Any]:
         """The row's payload lifted to the current schema (not validated)."""
-        cls = self._classes.get(record.type)
-        if cls is None:
-            raise UnknownEventType(record.position, record.stream_id, record.type)
-        known = cls.schema_version
-        if record.schema_version > known:
-            raise UnsupportedSchema(
-                record.position, record.stream_id, record.type, record.schema_version, known
-            )
-        if record.schema_version < 1:
-            raise CorruptRecord(
-                record.position, record.stream_id, f"invalid schema version {record.schema_version}"
-            )
-        if record.schema_version == known:
-            return record.data
-        try:
-            return self.upcasters.lift(record.type, record.schema_version, known, dict(record.data))
-        except KeyError as exc:
-            raise CorruptRecord(record.position, record.stream_id, str(exc.args[0])) from None
-        except Exception as exc:  # noqa: BLE001 - an upcaster choked on a malformed old payload
-            raise CorruptRecord(
-                record.position,
-                record.stream_id,
-                f"cannot upcast {record.type} v{record.schema_version}: {exc}",
-            ) from None
+        cls = self._class_of(record.type, record.schema_version, record.position, record.stream_id)
+        return self._lift(cls, record.type, record.schema_version, record.data, record)
 
     def decode(self, record: RecordedEvent) -> DomainEvent:
         """The row as an instance of the current event class."""
@@ -100,12 +79,69 @@ class EventRegistry:
         try:
             return cls.model_validate(payload)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(part) for part in first["loc"]) or "payload"
+            raise _payload_error(record.position, record.stream_id, record.type, exc) from None
+
+    def decode_payload(self, stored: StoredPayload) -> DomainEvent:
+        """A stored payload (JSON text) as an instance of the current event class.
+
+        A payload at the current schema is validated straight from its JSON text
+        (parsing and validation in one pass in pydantic-core); an older one is
+        parsed, upcast, then validated.
+        """
+        cls = self._class_of(stored.type, stored.schema_version, stored.position, stored.stream_id)
+        try:
+            if stored.schema_version == cls.schema_version:
+                return cls.model_validate_json(stored.data_json)
+            data = json.loads(stored.data_json)
+        except ValidationError as exc:
+            raise _payload_error(stored.position, stored.stream_id, stored.type, exc) from None
+        except ValueError as exc:
             raise CorruptRecord(
-                record.position,
-                record.stream_id,
-                f"{record.type} payload does not match its schema ({field}: {first['msg']})",
+                stored.position, stored.stream_id, f"invalid JSON in data: {exc}"
+            ) from None
+        if not isinstance(data, dict):
+            raise CorruptRecord(
+                stored.position, stored.stream_id, "invalid JSON in data: expected an object"
+            )
+        payload = self._lift(cls, stored.type, stored.schema_version, data, stored)
+        try:
+            return cls.model_validate(payload)
+        except ValidationError as exc:
+            raise _payload_error(stored.position, stored.stream_id, stored.type, exc) from None
+
+    def _class_of(
+        self, type_name: str, schema_version: int, position: int, stream_id: str
+    ) -> type[DomainEvent]:
+        cls = self._classes.get(type_name)
+        if cls is None:
+            raise UnknownEventType(position, stream_id, type_name)
+        known = cls.schema_version
+        if schema_version > known:
+            raise UnsupportedSchema(position, stream_id, type_name, schema_version, known)
+        if schema_version < 1:
+            raise CorruptRecord(position, stream_id, f"invalid schema version {schema_version}")
+        return cls
+
+    def _lift(
+        self,
+        cls: type[DomainEvent],
+        type_name: str,
+        schema_version: int,
+        data: dict[str, Any],
+        where: RecordedEvent | StoredPayload,
+    ) -> dict[str, Any]:
+        known = cls.schema_version
+        if schema_version == known:
+            return data
+        try:
+            return self.upcasters.lift(type_name, schema_version, known, dict(data))
+        except KeyError as exc:
+            raise CorruptRecord(where.position, where.stream_id, str(exc.args[0])) from None
+        except Exception as exc:  # noqa: BLE001 - an upcaster choked on a malformed old payload
+            raise CorruptRecord(
+                where.position,
+                where.stream_id,
+                f"cannot upcast {type_name} v{schema_version}: {exc}",
             ) from None
 
     def upcast(self, record: RecordedEvent) -> RecordedEvent:
@@ -116,3 +152,17 @@ class EventRegistry:
         return record.model_copy(
             update={"schema_version": event.schema_version, "data": event.model_dump(mode="json")}
         )
+
+
+def _payload_error(
+    position: int, stream_id: str, type_name: str, exc: ValidationError
+) -> CorruptRecord:
+    first = exc.errors()[0]
+    if first["type"] == "json_invalid":
+        return CorruptRecord(position, stream_id, f"invalid JSON in data: {first['msg']}")
+    field = ".".join(str(part) for part in first["loc"]) or "payload"
+    return CorruptRecord(
+        position,
+        stream_id,
+        f"{type_name} payload does not match its schema ({field}: {first['msg']})",
+    )

@@ -104,12 +104,12 @@ class Repository:
         if aggregate is None:
             aggregate = cls(stream_id, self.clock)
         if aggregate.version < target:
-            records = await self.store.read_stream(
+            payloads = await self.store.read_payloads(
                 stream_id, from_version=aggregate.version + 1, to_version=target
             )
-            decode = self.registry.decode
-            for record in records:
-                aggregate.apply(decode(record), record.recorded_at)
+            decode = self.registry.decode_payload
+            for payload in payloads:
+                aggregate.apply(decode(payload), payload.recorded_at)
         return aggregate
 
     async def _usable_snapshot(

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.events import NewEvent, RecordedEvent
+from core.events import NewEvent, RecordedEvent, StoredPayload
 from core.ports import StreamInfo
 
 from .engine import profile_of
 from .group_commit import GroupCommitter, GroupStats
-from .records import EVENT_COLUMNS, decode_event, event_row, json_member
+from .records import EVENT_COLUMNS, PAYLOAD_COLUMNS, decode_event, event_row, json_member
 from .schema import events as event_table
 from .schema import streams
 from .transactions import reading
@@ -85,6 +85,18 @@ class SqlEventStore:
         async with reading(self._engine) as conn:
             rows = (await conn.execute(statement)).all()
         return [decode_event(row) for row in rows]
+
+    async def read_payloads(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[StoredPayload]:
+        """A stream's payloads as stored JSON text, in version order (aggregate loads)."""
+        conditions = [event_table.c.stream_id == stream_id, event_table.c.version >= from_version]
+        if to_version is not None:
+            conditions.append(event_table.c.version <= to_version)
+        statement = select(*PAYLOAD_COLUMNS).where(*conditions).order_by(event_table.c.version)
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(statement)).all()
+        return [StoredPayload(*row) for row in rows]
 
     async def read_correlated(
         self, correlation_id: str, *, limit: int = 10_000

@@ -33,6 +33,17 @@ EVENT_COLUMNS = (
     event_table.c.recorded_at,
 )
 
+#: The columns of `core.events.StoredPayload`, in its order.
+PAYLOAD_COLUMNS = (
+    event_table.c.position,
+    event_table.c.stream_id,
+    event_table.c.version,
+    event_table.c.type,
+    event_table.c.schema_version,
+    event_table.c.data,
+    event_table.c.recorded_at,
+)
+
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _raw_decode = json.JSONDecoder().raw_decode
 

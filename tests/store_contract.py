@@ -7,6 +7,7 @@ Subclass `EventStoreContract` and override the `store` fixture to yield
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -187,6 +188,14 @@ class EventStoreContract:
         assert [e.position for e in await es.read_correlated("corr-1", limit=2)] == [1, 3]
         assert await es.read_correlated("nope") == []
 
+    async def test_read_event_by_id(self, es: EventStore) -> None:
+        first, second = new_event(), new_event(type="Other")
+        appended = await es.append("a", "thing", [first], 0)
+        appended += await es.append("b", "thing", [second], 0)
+        assert await es.read_event(second.event_id) == appended[1]
+        assert await es.read_event(first.event_id) == appended[0]
+        assert await es.read_event("no-such-event") is None
+
     async def test_read_stream_bounds(self, es: EventStore) -> None:
         await es.append("s", "thing", [new_event(at=seconds(i)) for i in range(5)], 0)
         await es.append("other", "thing", [new_event()], 0)
@@ -202,6 +211,26 @@ class EventStoreContract:
         assert await versions(until=seconds(2.5), from_version=2) == [2, 3]
         assert await versions(until=seconds(-1)) == []
         assert await es.read_stream("missing") == []
+
+    async def test_read_payloads_match_read_stream(self, es: EventStore) -> None:
+        data = [{"n": i, "text": "zoë ☃", "nested": {"list": [1, 2.5, None]}} for i in range(5)]
+        await es.append(
+            "s", "thing", [new_event(at=seconds(i), data=d) for i, d in enumerate(data)], 0
+        )
+        await es.append("other", "thing", [new_event()], 0)
+        records = await es.read_stream("s")
+        payloads = await es.read_payloads("s")
+        assert [
+            (p.position, p.stream_id, p.version, p.type, p.schema_version, p.recorded_at)
+            for p in payloads
+        ] == [
+            (r.position, r.stream_id, r.version, r.type, r.schema_version, r.recorded_at)
+            for r in records
+        ]
+        assert [json.loads(p.data_json) for p in payloads] == data
+        window = await es.read_payloads("s", from_version=2, to_version=4)
+        assert [p.version for p in window] == [2, 3, 4]
+        assert await es.read_payloads("missing") == []
 
     async def test_read_all_order_and_filters(self, es: EventStore) -> None:
         await es.append("a", "thing", [new_event(type="A", at=seconds(0))], 0)
