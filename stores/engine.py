@@ -130,7 +130,11 @@ def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Asyn
     display = redact_url(parsed)
     try:
         if parsed.drivername.startswith("sqlite"):
-            engine = create_async_engine(parsed, connect_args={"timeout": busy_timeout})
+            # Every use ends its transaction itself (stores/transactions.py), so the
+            # pool's rollback on check-in would be one more thread hop for nothing.
+            engine = create_async_engine(
+                parsed, connect_args={"timeout": busy_timeout}, pool_reset_on_return=None
+            )
             _configure_sqlite(engine.sync_engine, busy_timeout)
             profile = EngineProfile("sqlite", display, busy_timeout, asyncio.Lock())
         else:
