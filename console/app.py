@@ -30,6 +30,7 @@ from .screens import SCREENS, ConsoleScreen
 from .screens.aggregates import AggregatesScreen
 from .screens.help import HelpScreen
 from .screens.palette import EventdeckCommands
+from .screens.trace import TraceScreen
 
 if TYPE_CHECKING:
     from .cli import Settings
@@ -284,6 +285,18 @@ class EventdeckApp(App[None]):
         screen = self.screen
         if isinstance(screen, AggregatesScreen):
             screen.open_stream(stream_id, version)
+
+    def open_trace(self, correlation_id: str, event_id: str | None = None) -> None:
+        """Show a correlation's trace (from an event, a stream's version, the palette),
+        the cursor on `event_id` if given; an event id or `stream@version` is taken to
+        the correlation it belongs to."""
+        self.run_worker(self._open_trace(correlation_id, event_id), group="navigate")
+
+    async def _open_trace(self, reference: str, event_id: str | None) -> None:
+        await self.action_show_screen("trace")
+        screen = self.screen
+        if isinstance(screen, TraceScreen):
+            screen.open_trace(reference, event_id)
 
     async def run_registered(self, item: ConsoleAction) -> None:
         """Run a registry action from the palette, on its own screen."""

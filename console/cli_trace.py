@@ -8,7 +8,7 @@ import json
 import click
 
 from core.errors import InvalidInput
-from core.trace import TraceNode, build_trace
+from core.trace import TraceNode, read_trace
 
 from .bootstrap import System
 from .cli import cli, run_with_system
@@ -34,19 +34,13 @@ def trace_command(correlation_id: str, as_json: bool) -> None:
     """
 
     async def body(system: System) -> list[TraceNode]:
-        events = await system.store.read_correlated(correlation_id)
-        if not events:
+        trace = await read_trace(correlation_id, system.store, system.projection_store)
+        if trace is None:
             raise InvalidInput(
                 f"no events carry correlation id {correlation_id!r}; "
                 "take one from the metadata shown by `eventdeck events --json`"
             )
-        positions = {e.position for e in events}
-        letters = [
-            d
-            for d in await system.projections.dead_letters.list(status=None)
-            if d.position in positions
-        ]
-        return build_trace(correlation_id, events, letters)
+        return trace.roots
 
     roots = run_with_system(body)
     if as_json:

@@ -30,6 +30,7 @@ from .screens.commands import CommandsScreen
 from .screens.dashboard import DashboardScreen
 from .screens.dead_letters import DeadLettersScreen
 from .screens.live_stream import LiveStreamScreen
+from .screens.trace import TraceScreen
 from .widgets.command_form import CommandForm
 from .widgets.state_panel import StatePanel
 from .widgets.virtual_table import VirtualTable
@@ -179,6 +180,27 @@ async def visit_dead_letters(pilot: Pilot[None]) -> None:
     await wait_until(pilot, detailed, "its detail")
 
 
+async def visit_trace(pilot: Pilot[None]) -> None:
+    """An order the fulfilment saga approved: the whole tree, its OrderPlaced in detail."""
+    app = await open_console(pilot)
+    approved = [e async for e in app.system.store.read_all(types=["OrderApproved"])]
+    by_saga = next(e for e in approved if e.metadata.user_id == "SYSTEM")
+    app.open_trace(by_saga.metadata.correlation_id or by_saga.event_id)
+
+    def shown() -> bool:
+        screen = app.screen
+        return isinstance(screen, TraceScreen) and screen.trace is not None
+
+    await wait_until(pilot, shown, "the trace")
+    await pilot.press("down")  # onto the OrderPlaced: its data in the detail pane
+
+    def detailed() -> bool:
+        screen = app.screen
+        return isinstance(screen, TraceScreen) and getattr(screen.chosen, "kind", "") == "event"
+
+    await wait_until(pilot, detailed, "the event's detail")
+
+
 async def visit_help(pilot: Pilot[None]) -> None:
     await visit_dashboard(pilot)
     await pilot.press("question_mark")
@@ -202,6 +224,7 @@ VISITS: dict[str, Visit] = {
     "aggregates": visit_aggregates,
     "commands": visit_commands,
     "dead-letters": visit_dead_letters,
+    "trace": visit_trace,
     "help": visit_help,
     "palette": visit_palette,
 }

@@ -345,6 +345,11 @@ class InMemoryProjectionStore:
             found = found[: max(limit, 0)]
         return [self._with_parked(dl) for dl in found]
 
+    async def dead_letters_at(self, positions: Collection[int]) -> list[DeadLetter]:
+        wanted = set(positions)
+        found = [dl for dl in await self.dead_letters() if dl.position in wanted]
+        return sorted(found, key=lambda dl: (dl.position, dl.projection, dl.id))
+
     async def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
         dl = self._dead.get(dead_letter_id)
         return None if dl is None else self._with_parked(dl)

@@ -190,6 +190,11 @@ class ProjectionStore(Protocol):
         `dead_letters.matches_search` does."""
         ...
 
+    async def dead_letters_at(self, positions: Collection[int]) -> list[DeadLetter]:
+        """Dead letters of the active generations on the events at `positions`, any
+        status, by position then projection (a trace's few events, not every letter)."""
+        ...
+
     async def dead_letter(self, dead_letter_id: int) -> DeadLetter | None: ...
 
     async def dead_letter_counts(self) -> dict[str, int]:

@@ -1,15 +1,26 @@
 """The correlation trace: from a command through its events, the saga's commands and
-their events, to any dead letters — as a tree (`eventdeck trace`)."""
+their events, to any dead letters — as a tree (`eventdeck trace`, the console).
+
+`read_trace` gathers what a trace is built from (the correlated events and the dead
+letters on them) for every front end; `find_correlation` turns an event id or a
+`stream@version` into the correlation id it belongs to.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from .dead_letters import DeadLetter
 from .events import RecordedEvent
+from .ports import EventStore
+from .projection_store import ProjectionStore
+
+#: The most events one trace reads.
+TRACE_LIMIT = 10_000
 
 
 class TraceNode(BaseModel):
@@ -88,3 +99,109 @@ def _event_node(record: RecordedEvent) -> TraceNode:
             "causation_id": record.metadata.causation_id,
         },
     )
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A correlation's tree, with the events and dead letters it was built from."""
+
+    correlation_id: str
+    roots: list[TraceNode]
+    events: list[RecordedEvent]
+    dead_letters: list[DeadLetter]
+
+    @property
+    def truncated(self) -> bool:
+        """True when the correlation has more events than one trace reads."""
+        return len(self.events) >= TRACE_LIMIT
+
+    def count(self, kind: str) -> int:
+        return sum(root.count(kind) for root in self.roots)
+
+
+async def read_trace(
+    correlation_id: str, events: EventStore, projections: ProjectionStore
+) -> Trace | None:
+    """The trace of `correlation_id`, None when no event carries it.
+
+    Reads the correlated events (one indexed query) and only the dead letters on
+    their positions, never the whole dead-letter table.
+    """
+    found = await events.read_correlated(correlation_id, limit=TRACE_LIMIT)
+    if not found:
+        return None
+    letters = await projections.dead_letters_at([e.position for e in found])
+    return Trace(correlation_id, build_trace(correlation_id, found, letters), found, letters)
+
+
+async def find_correlation(reference: str, events: EventStore) -> str | None:
+    """The correlation id of the event `reference` names: an event id, or a stream and
+    version as `stream@version`; None if no such event (or it carries none)."""
+    event = await events.read_event(reference)
+    if event is None:
+        stream_id, at, version = reference.rpartition("@")
+        if not at or not stream_id or not version.isdigit():
+            return None
+        wanted = int(version)
+        records = await events.read_stream(stream_id, from_version=wanted, to_version=wanted)
+        event = records[0] if records else None
+    return event.metadata.correlation_id if event is not None else None
+
+
+async def find_trace(
+    reference: str, events: EventStore, projections: ProjectionStore
+) -> Trace | None:
+    """The trace `reference` names: a correlation id, else the correlation of the event
+    it names (see `find_correlation`); None if it names neither."""
+    trace = await read_trace(reference, events, projections)
+    if trace is None:
+        correlation = await find_correlation(reference, events)
+        if correlation is not None:
+            trace = await read_trace(correlation, events, projections)
+    return trace
+
+
+async def newest_event(events: EventStore) -> RecordedEvent | None:
+    """The event at the head of the store, None if the store is empty."""
+    head = await events.head_position()
+    newest = None
+    # positions may have gaps (a rolled-back append); a few before the head will do
+    async for event in events.read_all(from_position=max(head - 100, 1), to_position=head):
+        newest = event
+    return newest
+
+
+def with_saga_commands(nodes: list[TraceNode]) -> list[TraceNode]:
+    """The tree with each reaction made visible: the events an event caused are grouped,
+    per stream they were written to, under a `command` node (a saga's command).
+
+    The store records no id for a saga's command (its events' causation id is the
+    event the saga reacted to), and one command writes to one stream, so the
+    stream identifies the command.
+    """
+    shown = []
+    for node in nodes:
+        if node.kind != "event":
+            shown.append(node.model_copy(update={"children": with_saga_commands(node.children)}))
+            continue
+        letters = [child for child in node.children if child.kind != "event"]
+        by_stream: dict[str, list[TraceNode]] = {}
+        for child in node.children:
+            if child.kind == "event":
+                by_stream.setdefault(str(child.detail.get("stream_id")), []).append(child)
+        commands = [
+            TraceNode(
+                kind="command",
+                id=f"{node.id}>{stream_id}",
+                label=f"saga command to {stream_id} by {caused[0].detail.get('user_id') or '-'}",
+                detail={
+                    "user_id": caused[0].detail.get("user_id"),
+                    "stream_id": stream_id,
+                    "caused_by": node.id,
+                },
+                children=with_saga_commands(caused),
+            )
+            for stream_id, caused in by_stream.items()
+        ]
+        shown.append(node.model_copy(update={"children": letters + commands}))
+    return shown

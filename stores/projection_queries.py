@@ -122,6 +122,17 @@ class ProjectionQueries:
             rows = (await conn.execute(statement)).all()
         return [dead_letter_of(row) for row in rows]
 
+    async def dead_letters_at(self, positions: Collection[int]) -> list[DeadLetter]:
+        d = dead_letters.c
+        found: list[DeadLetter] = []
+        async with reading(self._engine) as conn:
+            for part in chunks(sorted(set(positions))):
+                statement = dead_letter_query().where(
+                    d.position.in_(part), is_active(d.projection, d.generation)
+                )
+                found.extend(dead_letter_of(row) for row in await conn.execute(statement))
+        return sorted(found, key=lambda dl: (dl.position, dl.projection, dl.id))
+
     async def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
         statement = dead_letter_query().where(dead_letters.c.id == dead_letter_id)
         async with reading(self._engine) as conn:

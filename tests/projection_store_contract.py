@@ -281,6 +281,21 @@ class ProjectionStoreContract(DeadLetterSearchContract):
         assert [p.position for p in await ps.parked_events("p", 1, "s1")] == [5]
         assert await ps.parked_events("p", 1, "s2") == []
 
+    async def test_dead_letters_at_positions(self, ps: ProjectionStore) -> None:
+        await ps.ensure_checkpoints({"p": 1, "q": 1}, T0)
+        await self.commit(ps, new_dead_letters=[dead(9, "s2"), dead(3, "s1"), dead(5, "s3")])
+        await self.commit(ps, "q", new_dead_letters=[dead(3)])
+        found = await ps.dead_letters_at([3, 9, 42])
+        assert [(d.position, d.projection) for d in found] == [(3, "p"), (3, "q"), (9, "p")]
+        assert found[0] == await ps.dead_letter(found[0].id)
+        assert await ps.dead_letters_at([]) == []
+        # letters of a generation being rebuilt stay out until it is switched in
+        await ps.start_generation(
+            "p", owner="r1", now=T0, expires_at=T0 + LEASE, projection_version=2
+        )
+        await self.commit(ps, generation=2, owner="r1", new_dead_letters=[dead(42)])
+        assert [d.position for d in await ps.dead_letters_at([42])] == []
+
     # -- generations ----------------------------------------------------------------------
 
     async def test_a_new_generation_is_invisible_until_switched(self, ps: ProjectionStore) -> None:

@@ -85,6 +85,7 @@ class LiveStreamScreen(ConsoleScreen):
                 "Open stream",
                 "Open the event's stream in aggregates",
             ),
+            action(SCOPE, "o", "open_trace", "Trace", "Open the event's correlation trace"),
         ],
     )
 
@@ -219,13 +220,20 @@ class LiveStreamScreen(ConsoleScreen):
         self.query_one(FilterBar).clear()
         self._apply_filter(EventFilter())
 
-    def action_open_stream(self) -> None:
+    def _chosen_event(self) -> RecordedEvent | None:
         key = self.query_one("#tail", VirtualTable).cursor_key
         event = self._by_position.get(key) if isinstance(key, int) else None
         if event is None:
             self.notify("Choose an event first.", severity="warning")
-            return
-        self.console.open_stream(event.stream_id, version=event.version)
+        return event
+
+    def action_open_stream(self) -> None:
+        if event := self._chosen_event():
+            self.console.open_stream(event.stream_id, version=event.version)
+
+    def action_open_trace(self) -> None:
+        if event := self._chosen_event():
+            self.console.open_trace(event.metadata.correlation_id or event.event_id, event.event_id)
 
     def action_refresh(self) -> None:
         if not self._polling:

@@ -1,5 +1,6 @@
 """The command palette's eventdeck entries: every screen and action from the
-registry, and "jump to stream" searching stream ids by prefix in the store."""
+registry, "jump to stream" searching stream ids by prefix in the store, and
+"trace ID" (or a pasted correlation or event id) opening the correlation trace."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 #: Stream ids offered per search.
 STREAM_HITS = 8
 _JUMP_WORDS = ("jump to stream ", "jump to ", "stream ", "jump ")
+_TRACE_WORDS = ("trace of ", "trace ")
+#: A pasted id (no spaces, at least this long) is also looked up as a trace.
+MIN_PASTED_ID = 8
 
 
 def stream_query(query: str) -> str:
@@ -28,6 +32,18 @@ def stream_query(query: str) -> str:
         if lowered.startswith(words):
             return text[len(words) :].strip()
     return text if " " not in text else ""
+
+
+def trace_query(query: str) -> tuple[str, bool]:
+    """The id to trace in what was typed and whether it was asked for by name:
+    "trace abc-123" -> ("abc-123", True); a pasted id alone -> (id, False)."""
+    text = query.strip()
+    for words in _TRACE_WORDS:
+        if text.lower().startswith(words):
+            return text[len(words) :].strip(), True
+    if len(text) >= MIN_PASTED_ID and " " not in text:
+        return text, False
+    return "", False
 
 
 class EventdeckCommands(Provider):
@@ -68,6 +84,8 @@ class EventdeckCommands(Provider):
                     partial(self._run, item),
                     help=item.description,
                 )
+        async for hit in self._trace_hits(query):
+            yield hit
         prefix = stream_query(query)
         if not prefix or self.console.system_or_none is None:
             return
@@ -84,3 +102,24 @@ class EventdeckCommands(Provider):
                 text=f"Jump to stream {info.stream_id}",
                 help="Open it in aggregates",
             )
+
+    async def _trace_hits(self, query: str) -> Hits:
+        reference, asked = trace_query(query)
+        if not reference or self.console.system_or_none is None:
+            return
+        if not asked:  # a pasted id: offered only when some event carries it
+            store = self.console.system.store
+            try:
+                traced = await self.console.io(store.read_correlated(reference, limit=1))
+                event = None if traced else await self.console.io(store.read_event(reference))
+            except EventdeckError:
+                return
+            if not traced and event is None:
+                return
+        yield Hit(
+            1.0 if asked else 0.95,
+            f"Show the trace of {reference}",
+            partial(self.console.open_trace, reference),
+            text=f"Show the trace of {reference}",
+            help="The correlation tree: command, events, saga commands, dead letters",
+        )
