@@ -215,11 +215,11 @@ class GroupCommitter:
         rows = [row for request in accepted for row in request.rows]
         try:
             result = await conn.execute(
+                # The rows come back keyed by (stream, version), so their order does
+                # not matter: no `sort_by_parameter_order`, which would make SQLite
+                # run one INSERT per row instead of multi-row INSERTs.
                 event_table.insert().returning(
-                    event_table.c.position,
-                    event_table.c.stream_id,
-                    event_table.c.version,
-                    sort_by_parameter_order=True,
+                    event_table.c.position, event_table.c.stream_id, event_table.c.version
                 ),
                 rows,
             )
