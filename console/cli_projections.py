@@ -18,21 +18,11 @@ from stores import redact_url
 
 from .bootstrap import System
 from .cli import cli, current_settings, run_with_system
-from .output import short_time, table
+from .output import seconds_text, short_time, table
 from .parsing import parse_time
 from .progress import TerminalProgress
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def seconds_text(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 90:
-        return f"{value:.1f}s"
-    if value < 5400:
-        return f"{value / 60:.1f}m"
-    return f"{value / 3600:.1f}h"
 
 
 @cli.command("projections")

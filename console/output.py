@@ -40,3 +40,14 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
+
+
+def seconds_text(value: float | None) -> str:
+    """A duration in seconds as a short text: `42.0s`, `3.5m`, `2.1h`; `-` if unknown."""
+    if value is None:
+        return "-"
+    if value < 90:
+        return f"{value:.1f}s"
+    if value < 5400:
+        return f"{value / 60:.1f}m"
+    return f"{value / 3600:.1f}h"

@@ -14,7 +14,7 @@ import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from textual.css.query import NoMatches
@@ -30,6 +30,7 @@ from .screens.commands import CommandsScreen
 from .screens.dashboard import DashboardScreen
 from .screens.dead_letters import DeadLettersScreen
 from .screens.live_stream import LiveStreamScreen
+from .screens.projections import ProjectionsScreen
 from .screens.trace import TraceScreen
 from .widgets.command_form import CommandForm
 from .widgets.state_panel import StatePanel
@@ -180,6 +181,26 @@ async def visit_dead_letters(pilot: Pilot[None]) -> None:
     await wait_until(pilot, detailed, "its detail")
 
 
+async def visit_projections(pilot: Pilot[None]) -> None:
+    """A minute after the catch-up (no worker running, so no rate measured lately):
+    the status of every projection, and order-summary's rows."""
+    app = await open_console(pilot)
+    clock = app.system.clock
+    if isinstance(clock, FixedClock):
+        clock.advance(timedelta(minutes=1))
+    await pilot.press("p")
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, ProjectionsScreen) and app.screen.table.row_count > 0,
+        "the projections",
+    )
+    screen = app.screen
+    assert isinstance(screen, ProjectionsScreen)
+    screen.table.move_to_key("order-summary")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.rows.table.row_count > 0, "order-summary's rows")
+
+
 async def visit_trace(pilot: Pilot[None]) -> None:
     """An order the fulfilment saga approved: the whole tree, its OrderPlaced in detail."""
     app = await open_console(pilot)
@@ -224,6 +245,7 @@ VISITS: dict[str, Visit] = {
     "aggregates": visit_aggregates,
     "commands": visit_commands,
     "dead-letters": visit_dead_letters,
+    "projections": visit_projections,
     "trace": visit_trace,
     "help": visit_help,
     "palette": visit_palette,
