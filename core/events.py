@@ -54,6 +54,7 @@ class StoredPayload(NamedTuple):
 
     position: int
     stream_id: str
+    stream_type: str
     version: int
     type: str
     schema_version: int

@@ -77,6 +77,7 @@ class InMemoryEventStore:
             StoredPayload(
                 e.position,
                 e.stream_id,
+                e.stream_type,
                 e.version,
                 e.type,
                 e.schema_version,

@@ -57,6 +57,8 @@ class Repository:
         at: datetime | None = None,
     ) -> A:
         """Load `stream_id` as `cls`, optionally as it was at a version or a time."""
+        if version is None and at is None:
+            return await self._load_latest(cls, stream_id)
         info = await self.store.stream_info(stream_id)
         if info is None:
             raise StreamNotFound(stream_id)
@@ -66,6 +68,29 @@ class Repository:
             )
         aggregate = await self._load(cls, stream_id, info.version, version=version, at=at)
         return aggregate
+
+    async def _load_latest(self, cls: type[A], stream_id: str) -> A:
+        """The current state in two reads: the newest snapshot, then the events after it."""
+        snapshot = await self._usable_snapshot(cls, stream_id, None)
+        start = snapshot.version if snapshot is not None else 0
+        payloads = await self.store.read_payloads(stream_id, from_version=start + 1)
+        stream_type = payloads[0].stream_type if payloads else None
+        if snapshot is not None:
+            stream_type = snapshot.stream_type
+        if stream_type is None:
+            raise StreamNotFound(stream_id)
+        if stream_type != cls.stream_type:
+            raise InvalidInput(
+                f"stream {stream_id!r} is an {stream_type}, not an {cls.stream_type}"
+            )
+        if snapshot is not None:
+            aggregate = cls.from_snapshot(stream_id, snapshot.version, snapshot.state, self.clock)
+        else:
+            aggregate = cls(stream_id, self.clock)
+        decode = self.registry.decode_payload
+        for payload in payloads:
+            aggregate.apply(decode(payload), payload.recorded_at)
+        return aggregate  # type: ignore[return-value]
 
     async def load_any(
         self, stream_id: str, *, version: int | None = None, at: datetime | None = None
@@ -113,7 +138,7 @@ class Repository:
         return aggregate
 
     async def _usable_snapshot(
-        self, cls: type[Aggregate], stream_id: str, target: int
+        self, cls: type[Aggregate], stream_id: str, target: int | None
     ) -> Snapshot | None:
         if self.snapshots is None:
             return None

@@ -37,6 +37,7 @@ EVENT_COLUMNS = (
 PAYLOAD_COLUMNS = (
     event_table.c.position,
     event_table.c.stream_id,
+    event_table.c.stream_type,
     event_table.c.version,
     event_table.c.type,
     event_table.c.schema_version,

@@ -221,10 +221,12 @@ class EventStoreContract:
         records = await es.read_stream("s")
         payloads = await es.read_payloads("s")
         assert [
-            (p.position, p.stream_id, p.version, p.type, p.schema_version, p.recorded_at)
+            (p.position, p.stream_id, p.stream_type, p.version, p.type, p.schema_version)
+            + (p.recorded_at,)
             for p in payloads
         ] == [
-            (r.position, r.stream_id, r.version, r.type, r.schema_version, r.recorded_at)
+            (r.position, r.stream_id, r.stream_type, r.version, r.type, r.schema_version)
+            + (r.recorded_at,)
             for r in records
         ]
         assert [json.loads(p.data_json) for p in payloads] == data
