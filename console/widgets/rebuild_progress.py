@@ -62,11 +62,10 @@ def dead_letter_text(name: str, dead: NewDeadLetter) -> str:
 
 
 def progress_text(progress: RebuildProgress) -> str:
-    """`340/520 positions  1,234/s  eta 0.2s` (`-` for a rate not measured yet)."""
+    """`rebuilding: 340/520 positions  1,234/s  eta 0.2s` (`-`: not measured yet)."""
     rate = f"{progress.rate:,.0f}/s" if progress.rate else "-"
-    return (
-        f"{progress.done:,}/{progress.total:,} positions  {rate}  eta {seconds_text(progress.eta)}"
-    )
+    done = f"{progress.done:,}/{progress.total:,}"
+    return f"rebuilding: {done} positions  {rate}  eta {seconds_text(progress.eta)}"
 
 
 def summary_text(summary: RebuildSummary) -> str:
@@ -81,7 +80,7 @@ def summary_text(summary: RebuildSummary) -> str:
 def done_text(summary: RebuildSummary) -> str:
     """The same, short enough for the bar's line."""
     return (
-        f"done: generation {summary.generation}, {summary.events:,} events, "
+        f"rebuilt: generation {summary.generation}, {summary.events:,} events, "
         f"{summary.dead_letters:,} dead letters, {seconds_text(summary.seconds)}"
     )
 
@@ -91,9 +90,9 @@ class RebuildBar(Horizontal):
 
     DEFAULT_CSS = """
     RebuildBar { height: 1; padding: 0 1; }
-    RebuildBar > .rebuild-name { width: 28; text-style: bold; }
-    RebuildBar > ProgressBar { width: 36; }
-    RebuildBar > .rebuild-text { width: 1fr; }
+    RebuildBar > .rebuild-name { width: 20; text-style: bold; }
+    RebuildBar > ProgressBar { width: 38; }
+    RebuildBar > .rebuild-text { width: 1fr; margin-left: 1; }
     RebuildBar.-failed > .rebuild-text { color: $error; }
     RebuildBar.-done > .rebuild-text { color: $success; }
     """
@@ -105,12 +104,14 @@ class RebuildBar(Horizontal):
         self.elsewhere = elsewhere
         self.done = 0
         self.total: int | None = None
+        #: The generation being built, once known.
+        self.generation: int | None = None
         self.finished = False
-        self._text = "by another process" if elsewhere else "starting…"
+        self._text = "rebuilding: by another process" if elsewhere else "rebuilding: starting…"
         self._composed = False
 
     def compose(self) -> ComposeResult:
-        yield Static(f"rebuild {self.projection}", classes="rebuild-name")
+        yield Static(self.projection, classes="rebuild-name")
         yield ProgressBar(show_eta=False, id="bar")
         yield Static(classes="rebuild-text")
 
@@ -119,12 +120,18 @@ class RebuildBar(Horizontal):
         self._show()  # what was reported before the bar was on screen
 
     def advance(self, progress: RebuildProgress) -> None:
+        self.generation = progress.generation
         self._set(progress.done, progress.total, progress_text(progress))
 
     def advance_elsewhere(self, position: int, head: int) -> None:
-        self._set(position, max(head, position, 1), f"{position:,}/{head:,} by another process")
+        self._set(
+            position,
+            max(head, position, 1),
+            f"rebuilding: {position:,}/{head:,} by another process",
+        )
 
     def finish(self, summary: RebuildSummary) -> None:
+        self.generation = summary.generation
         total = max(self.total or 0, self.done, 1)
         self._set(total, total, done_text(summary))
         self.finished = True
@@ -133,7 +140,7 @@ class RebuildBar(Horizontal):
     def fail(self, reason: str) -> None:
         self.finished = True
         self.add_class("-failed")
-        self._text = f"failed: {reason}"
+        self._text = f"rebuild failed: {reason}"
         self._show()
 
     def _set(self, done: int, total: int, text: str) -> None:
@@ -195,7 +202,9 @@ class RebuildPanel(Vertical):
             rebuild = state.rebuild
             bar = self.bars.get(state.name)
             if rebuild is not None and rebuild.alive and state.name not in ours:
-                if bar is None:
+                # a finished bar of ours gives way, unless the poll predates our switch
+                ours_done = bar is not None and bar.finished and not bar.elsewhere
+                if bar is None or (ours_done and bar.generation != rebuild.generation):
                     bar = self.start(state.name, elsewhere=True)
                 if bar.elsewhere:
                     bar.advance_elsewhere(rebuild.position, state.head)

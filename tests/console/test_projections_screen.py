@@ -99,7 +99,7 @@ async def test_a_confirmed_rebuild_runs_to_done(demo_db: str) -> None:
         bar = screen.rebuilds.bars["order-summary"]
         assert bar.finished and bar.total is not None and bar.total > 0
         assert bar.query_one(ProgressBar).progress == bar.total
-        assert "done: generation 2" in static_text(bar.query_one(".rebuild-text", Static))
+        assert "rebuilt: generation 2" in static_text(bar.query_one(".rebuild-text", Static))
 
         after = await app.system.projection_store.checkpoint("order-summary")
         assert after is not None and after.generation == 2
