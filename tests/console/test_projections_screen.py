@@ -3,6 +3,7 @@ refusal, and the read model's rows."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -13,9 +14,10 @@ from textual.widgets import ProgressBar, Static
 from console.app import EventdeckApp
 from console.screens.modals import ConfirmModal
 from console.screens.projections import PAGE, ProjectionsScreen
-from core.checkpoints import ProjectionStatus
+from core.checkpoints import Checkpoint, ProjectionStatus
 from core.domain.commands import OpenAccount
 from core.operator_events import operator_stream
+from core.projection_store import BatchCommit
 
 from .helpers import messages, running, screen_text, static_text, wait_until
 
@@ -254,8 +256,16 @@ async def test_the_screen_answers_and_polls_while_a_rebuild_runs(demo_db: str) -
     async with running(demo_db) as (app, pilot):
         screen = await open_projections(app, pilot, select="order-summary")
         rebuilder = app.system.projections.rebuilder
-        # tiny batches: many progress reports, and time to look at the screen meanwhile
-        rebuilder._config = replace(rebuilder._config, batch_size=2)
+        # small, slowed batches: many progress reports, and seconds to look at the screen
+        rebuilder._config = replace(rebuilder._config, batch_size=4)
+        store = app.system.projection_store
+        commit = store.commit
+
+        async def slow_commit(batch: BatchCommit) -> Checkpoint:
+            await asyncio.sleep(0.02)
+            return await commit(batch)
+
+        store.commit = slow_commit  # type: ignore[method-assign]
         await pilot.press("b")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
         await pilot.press("y")
