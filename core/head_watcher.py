@@ -47,6 +47,8 @@ class HeadWatcher:
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        #: True while the poller reads the head: `close` lets that read finish.
+        self._reading = False
         self.head = 0
 
     async def start(self) -> None:
@@ -66,11 +68,14 @@ class HeadWatcher:
                     self._interval = self._poll_interval
             else:
                 await asyncio.sleep(self._interval)
+            self._reading = True
             try:
                 head = await self._events.head_position()
             except StoreError as exc:
                 log.warning("cannot read the head position (%s); retrying", exc)
                 continue
+            finally:
+                self._reading = False
             if head != self.head:
                 self.head = head
                 async with self._changed:
@@ -94,7 +99,10 @@ class HeadWatcher:
         async with self._changed:
             self._changed.notify_all()
         if self._task is not None:
-            self._task.cancel()
+            # A query cancelled halfway makes the driver throw its connection away (and
+            # leaves a task closing it): a head read in flight ends, then the loop stops.
+            if not self._reading:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._wakeups is not None:

@@ -3,6 +3,7 @@ projection's lag, the open dead letters and the fulfilment saga's outcomes."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import ClassVar
 
@@ -27,6 +28,7 @@ from .base import ConsoleScreen
 from .dashboard_stats import (
     DashboardStats,
     SagaOutcomes,
+    count_saga_outcomes,
     human_bytes,
     human_duration,
     human_rate,
@@ -36,6 +38,8 @@ from .dashboard_stats import (
 SCOPE = "dashboard"
 #: Seconds between two reads (the next is scheduled when the last one is shown).
 REFRESH_SECONDS = 1.0
+#: The next read waits at least this many times as long as the last one took.
+BUSY_SHARE = 5.0
 LATEST_ROWS = 17
 #: How a projection's status reads in the lag table.
 STATUS_STYLES = {"running": "green", "paused": "yellow", "rebuilding": "cyan", "stopped": "red"}
@@ -53,6 +57,16 @@ class DashboardScreen(ConsoleScreen):
         def __init__(self, stats: DashboardStats) -> None:
             super().__init__()
             self.stats = stats
+
+    class SagaCounted(Message):
+        """The worker counted the saga's outcomes (after the figures: the first count
+        on a big store takes a while, and the rest of the screen need not wait)."""
+
+        def __init__(self, saga: SagaOutcomes, seconds: float) -> None:
+            super().__init__()
+            self.saga = saga
+            #: How long the whole read took.
+            self.seconds = seconds
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,7 +90,7 @@ class DashboardScreen(ConsoleScreen):
             with Vertical(id="dash-projections", classes="panel"):
                 yield Static("Projections - lag behind the head", classes="panel-title")
                 yield Static("", id="lag")
-                yield Static("", id="saga")
+                yield Static("Saga: counting…", id="saga")
         with Horizontal(id="dash-bottom"):
             with Vertical(id="dash-types", classes="panel"):
                 yield Static("Events by type", id="types-title", classes="panel-title")
@@ -116,8 +130,11 @@ class DashboardScreen(ConsoleScreen):
     @work(exclusive=True, group="dashboard", exit_on_error=False)
     async def read_figures(self) -> None:
         system = self.system
-        stats = await self.console.io(read_stats(system, self._saga))
+        started = time.monotonic()
+        stats = await self.console.io(read_stats(system))
         self.post_message(self.StatsRead(stats))
+        saga = await self.console.io(count_saga_outcomes(system.store, self._saga, stats.head))
+        self.post_message(self.SagaCounted(saga, time.monotonic() - started))
 
     def worker_failed(self, group: str, error: BaseException) -> None:
         super().worker_failed(group, error)
@@ -126,9 +143,7 @@ class DashboardScreen(ConsoleScreen):
 
     @on(StatsRead)
     def show_stats(self, message: StatsRead) -> None:
-        self._reading = False
         stats = message.stats
-        self._saga = stats.saga
         self.query_one("#card-events", Static).update(
             Text.assemble(("Events\n", "bold"), (f"{stats.head:,}", "bold cyan"), " stored")
         )
@@ -146,7 +161,22 @@ class DashboardScreen(ConsoleScreen):
         latest = stats.tail[-LATEST_ROWS:]
         table = self.query_one("#latest", VirtualTable)
         table.set_rows(Row(event.position, event_cells(event, compact=True)) for event in latest)
-        self._schedule(REFRESH_SECONDS)
+
+    @on(SagaCounted)
+    def show_saga(self, message: SagaCounted) -> None:
+        self._reading = False
+        saga = self._saga = message.saga
+        outcomes = Text.assemble(
+            ("Saga: ", "bold"),
+            (f"{saga.approved:,}", "bold green"),
+            " approved, ",
+            (f"{saga.cancelled:,}", "bold red" if saga.cancelled else "bold"),
+            " cancelled (payment failed)",
+        )
+        outcomes.no_wrap, outcomes.overflow = True, "ellipsis"
+        self.query_one("#saga", Static).update(outcomes)
+        # a big store's reads cost more: read it less often, at most a fifth of the time
+        self._schedule(max(REFRESH_SECONDS, BUSY_SHARE * message.seconds))
 
     def _last_card(self, stats: DashboardStats) -> Text:
         if not stats.tail:
@@ -173,8 +203,10 @@ class DashboardScreen(ConsoleScreen):
         )
 
     def _show_lag(self, stats: DashboardStats) -> None:
-        table = Table(box=None, padding=(0, 1), expand=True, header_style="bold")
-        table.add_column("projection", ratio=1, no_wrap=True)
+        table = Table(
+            box=None, padding=(0, 2, 0, 0), pad_edge=False, expand=True, header_style="bold"
+        )
+        table.add_column("projection", ratio=1, min_width=18, no_wrap=True)
         table.add_column("status", no_wrap=True)
         table.add_column("events", justify="right", no_wrap=True)
         table.add_column("time", justify="right", no_wrap=True)
@@ -189,16 +221,6 @@ class DashboardScreen(ConsoleScreen):
                 Text(f"{state.dead_letters:,}", "red" if state.dead_letters else "dim"),
             )
         self.query_one("#lag", Static).update(table)
-        saga = stats.saga
-        self.query_one("#saga", Static).update(
-            Text.assemble(
-                ("Fulfilment saga ", "bold"),
-                (f"{saga.approved:,}", "bold green"),
-                " approved  ",
-                (f"{saga.cancelled:,}", "bold red" if saga.cancelled else "bold"),
-                " cancelled (payment failed)",
-            )
-        )
 
     def _show_rate(self, stats: DashboardStats) -> None:
         rate = stats.rate

@@ -24,6 +24,10 @@ from ..bootstrap import System
 TAIL_WINDOW = 2000
 #: Bars in the event-rate sparkline.
 RATE_BARS = 60
+#: A live system (at least LIVE_EVENTS in the last LIVE_SPAN) has its rate drawn over
+#: that span only, so the sparkline moves instead of being one bar beside days of history.
+LIVE_SPAN = timedelta(minutes=5)
+LIVE_EVENTS = 60
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,6 @@ class DashboardStats:
     by_type: list[tuple[str, int]] = field(default_factory=list)
     rate: RateSeries | None = None
     projections: list[ProjectionState] = field(default_factory=list)
-    saga: SagaOutcomes = field(default_factory=SagaOutcomes)
 
     @property
     def dead_letters(self) -> int:
@@ -93,11 +96,15 @@ def store_file_size(url: str) -> int | None:
 
 
 def rate_series(tail: list[RecordedEvent], now: datetime, bars: int = RATE_BARS) -> RateSeries:
-    """Bucket the tail's recorded times into `bars` equal bars from its oldest event to now."""
+    """Bucket the tail's recorded times into `bars` equal bars from its oldest event to now
+    (from `LIVE_SPAN` ago when the store is live)."""
     if not tail:
         return RateSeries([0] * bars, timedelta(0), timedelta(0), 0)
     start = tail[0].recorded_at
     end = max(now, tail[-1].recorded_at)
+    recent = [event for event in tail if event.recorded_at >= end - LIVE_SPAN]
+    if len(recent) >= LIVE_EVENTS and start < end - LIVE_SPAN:
+        tail, start = recent, end - LIVE_SPAN
     span = max(end - start, timedelta(seconds=bars))
     bar = span / bars
     counts = [0] * bars
@@ -131,8 +138,8 @@ async def count_saga_outcomes(store: EventStore, since: SagaOutcomes, head: int)
     )
 
 
-async def read_stats(system: System, saga_since: SagaOutcomes | None = None) -> DashboardStats:
-    """Every figure of the dashboard; `saga_since` is the last read's saga outcomes."""
+async def read_stats(system: System) -> DashboardStats:
+    """Every figure of the dashboard but the saga's outcomes (`count_saga_outcomes`)."""
     store = system.store
     now = system.clock.now()
     head = await store.head_position()
@@ -146,7 +153,6 @@ async def read_stats(system: System, saga_since: SagaOutcomes | None = None) -> 
         by_type=events_by_type(tail),
         rate=rate_series(tail, now),
         projections=await system.projections.status(),
-        saga=await count_saga_outcomes(store, saga_since or SagaOutcomes(), head),
     )
 
 

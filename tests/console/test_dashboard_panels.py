@@ -3,11 +3,15 @@ checked against what the store holds."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from textual.widgets import Static
 
 from console.app import EventdeckApp
+from console.screens.dashboard_stats import LIVE_EVENTS, LIVE_SPAN, rate_series
 from core.dead_letters import DeadLetterStatus
 from core.domain.commands import PlaceOrder
+from core.events import Metadata, RecordedEvent
 from core.saga_context import SYSTEM_USER
 
 from .helpers import running, static_text, wait_until
@@ -79,3 +83,22 @@ async def test_saga_outcomes_match_the_store_and_follow_new_events(demo_db: str)
             "the new approval",
         )
         assert f" {cancelled + 1} cancelled" in panel(app, "#saga")
+
+
+def test_a_live_store_has_its_rate_drawn_over_the_last_minutes() -> None:
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+    def at(when: datetime, position: int) -> RecordedEvent:
+        return RecordedEvent(
+            position=position, event_id=f"e{position}", stream_id="s", stream_type="T",
+            version=position, type="T", schema_version=1, data={}, metadata=Metadata(),
+            recorded_at=when,
+        )  # fmt: skip
+
+    history = [at(now - timedelta(days=3, minutes=n), n) for n in range(100, 0, -1)]
+    live = [at(now - timedelta(seconds=n), 200 - n) for n in range(100, 0, -1)]
+    quiet = rate_series(history + live[:20], now)
+    assert quiet.span > timedelta(days=3) and quiet.events == 120
+    busy = rate_series(history + live, now)
+    assert busy.span == LIVE_SPAN and busy.events == len(live) >= LIVE_EVENTS
+    assert busy.bar == LIVE_SPAN / 60 and sum(busy.counts[-21:]) == len(live)
