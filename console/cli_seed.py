@@ -131,6 +131,10 @@ def describe(summary: SeedSummary) -> str:
     )
 
 
+#: The demo's first history: orders, accounts, days.
+DEMO_HISTORY = (60, 15, 14)
+
+
 @cli.command("demo")
 @click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same history.")
 @click.option(
@@ -165,7 +169,12 @@ def demo_command(seed: int, rate: float, no_traffic: bool) -> None:
             await system.close()
 
     if asyncio.run(is_empty()) and not settings.read_only:
-        run_seed(settings.db, False, 200, 40, 30, seed, None, label="seeding demo history")
+        # Two weeks of a small shop (about 500 events, seconds to write): the live
+        # traffic grows it from there. `eventdeck seed` writes bigger histories.
+        orders, accounts, days = DEMO_HISTORY
+        run_seed(
+            settings.db, False, orders, accounts, days, seed, None, label="seeding demo history"
+        )
     from .app import EventdeckApp
 
     runtime = DemoRuntime(traffic=not no_traffic, rate=rate, seed=seed)
