@@ -67,7 +67,9 @@ class CachedRepository(Repository):
             return await super().load(cls, stream_id, version=version, at=at)
         stream_type, kept_version, state = kept
         if stream_type != cls.stream_type:
-            raise InvalidInput(f"stream {stream_id!r} is an {stream_type}, not an {cls.stream_type}")
+            raise InvalidInput(
+                f"stream {stream_id!r} is an {stream_type}, not an {cls.stream_type}"
+            )
         self.hits += 1
         self._kept.move_to_end(stream_id)
         served = _served.get()
@@ -114,4 +116,3 @@ class CachedRepository(Repository):
         self._kept.move_to_end(aggregate.id)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)
-

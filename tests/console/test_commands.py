@@ -14,6 +14,7 @@ from console.widgets.command_form import CommandForm
 from console.widgets.state_panel import StatePanel
 from console.widgets.virtual_table import VirtualTable
 from core.domain import COMMANDS
+from core.domain.commands import PlaceOrder
 
 from .helpers import messages, running, screen_text, static_text, wait_until
 
@@ -106,13 +107,11 @@ async def test_item_lines_are_checked_line_by_line(demo_db: str) -> None:
 
 async def test_a_rejected_command_says_why_and_writes_nothing(demo_db: str) -> None:
     async with running(demo_db) as (app, pilot):
-        orders = await app.system.store.list_streams(stream_type="Order")
-        pending = None
-        for info in orders:
-            state = await app.system.time_travel.state(info.stream_id)
-            if state.state.get("status") == "PENDING":
-                pending = info
-                break
+        # a new order: PENDING, since no saga runs here
+        placed = await app.system.bus.dispatch(
+            PlaceOrder(customer_id="cust-1", items=["WIDGET-1:1:9.99"]), user_id="tester"
+        )
+        pending = await app.system.store.stream_info(placed.stream_id)
         assert pending is not None
         head = await app.system.store.head_position()
         form = await open_form(app, pilot, "ship-order")

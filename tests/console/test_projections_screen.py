@@ -262,7 +262,7 @@ async def test_the_screen_answers_and_polls_while_a_rebuild_runs(demo_db: str) -
         commit = store.commit
 
         async def slow_commit(batch: BatchCommit) -> Checkpoint:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)
             return await commit(batch)
 
         store.commit = slow_commit  # type: ignore[method-assign]
