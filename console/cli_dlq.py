@@ -114,10 +114,10 @@ def dlq_show(dead_letter_id: int, as_json: bool) -> None:
     click.echo(f"error: {shown['error']}")
     click.echo(f"event: {line or 'position ' + str(shown['position']) + ' (unreadable)'}")
     if shown["event"] is not None:
-        click.echo("data: " + json.dumps(shown["event"]["data"], indent=2))  # type: ignore[index]
+        click.echo("data: " + json.dumps(shown["event"]["data"], indent=2))
     parked = shown["parked_events"]
-    click.echo(f"parked behind it: {len(parked)} event(s)")  # type: ignore[arg-type]
-    for p in parked:  # type: ignore[attr-defined]
+    click.echo(f"parked behind it: {len(parked)} event(s)")
+    for p in parked:
         click.echo(f"  {p['position']:>8}  {p['stream_id']}  {p['event_type']}")
     click.echo("traceback:\n" + str(shown["traceback"]).rstrip())
 

@@ -12,12 +12,11 @@ from console.screens.aggregates import HISTORY_WINDOW, PAGE, AggregatesScreen, h
 from console.screenshots import DEMO_END
 from console.widgets.state_panel import StatePanel, blame
 from console.widgets.virtual_table import VirtualTable
-from core.ports import StreamInfo
 from core.events import Metadata, NewEvent
+from core.ports import StreamInfo
 from core.snapshots import Snapshot
 
 from .helpers import running, screen_text, static_text, wait_until
-
 
 OPENED = NewEvent(
     event_id="open-long",
