@@ -3,7 +3,9 @@
 A command loads its aggregate, decides and saves with the loaded version as
 expected version. The bus's repository keeps each aggregate it saved (its
 state and version), so the next command for that stream starts from memory
-instead of reading the store three times. This is safe because the append's
+instead of reading the store. The state is handed to the handler, not
+copied (the bus runs one command per stream at a time), and comes back when
+the command is saved; a refused or failed command drops it. This is safe because the append's
 expected-version check validates every decision: if another process (or a
 direct append) moved the stream, the append fails with ConcurrencyError, the
 entry is dropped and the bus retries from the store. A command refused by a
@@ -61,7 +63,9 @@ class CachedRepository(Repository):
         version: int | None = None,
         at: datetime | None = None,
     ) -> A:
-        kept = self._kept.get(stream_id) if version is None and at is None else None
+        # handed over, not copied: the bus runs one command per stream at a time, and
+        # the state comes back with `save` (a refusal or a failure drops it)
+        kept = self._kept.pop(stream_id, None) if version is None and at is None else None
         if kept is None:
             self.misses += 1
             return await super().load(cls, stream_id, version=version, at=at)
@@ -71,13 +75,11 @@ class CachedRepository(Repository):
                 f"stream {stream_id!r} is an {stream_type}, not an {cls.stream_type}"
             )
         self.hits += 1
-        self._kept.move_to_end(stream_id)
         served = _served.get()
         if served is not None:
             served.append(stream_id)
         aggregate = cls(stream_id, self.clock)
-        # the handler mutates its aggregate: it gets a copy, the kept state stays as saved
-        aggregate.state = state.model_copy(deep=True)
+        aggregate.state = state
         aggregate.version = kept_version
         return aggregate
 
@@ -92,7 +94,7 @@ class CachedRepository(Repository):
             # a conflict (or any failure) means the kept state may be behind the store
             self.forget(aggregate.id)
             raise
-        if recorded:
+        if aggregate.version > 0:
             # the bus drops the aggregate after saving: keeping its state needs no copy
             self._keep(aggregate)
         return recorded

@@ -137,9 +137,9 @@ class CommandBus:
                 try:
                     aggregate = await handler(command, self.repository, context)
                 except EventdeckError:
-                    # refused on remembered state: decide again on the store's state
-                    forgotten = [self.repository.forget(s) for s in from_memory]
-                    if not any(forgotten):
+                    # refused on remembered state (which is dropped): decide again on
+                    # the store's state
+                    if not from_memory:
                         raise
                     continue
             try:

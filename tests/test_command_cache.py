@@ -75,7 +75,7 @@ async def test_remembered_type_is_checked_like_the_store() -> None:
         raise AssertionError("loading an Account as an Order was allowed")
 
 
-async def test_a_loaded_copy_never_changes_the_memory() -> None:
+async def test_an_unsaved_change_never_reaches_the_memory() -> None:
     s = Scenario()
     account = await opened(s)
     repo = memory(s)
@@ -83,6 +83,11 @@ async def test_a_loaded_copy_never_changes_the_memory() -> None:
     first.deposit(Decimal("999.00"))  # pending, never saved
     second = await repo.load(Account, account)
     assert second.state.balance == Decimal("10.00") and second.version == 2
+    # a refused command leaves the stream's next command right too
+    await s.refused(Withdraw(account_id=account, amount=Decimal("11.00")))
+    result = await s.when(Withdraw(account_id=account, amount=Decimal("10.00")))
+    assert result.version == 3
+    assert (await s.repository.load(Account, account)).state.balance == Decimal("0.00")
 
 
 async def test_memory_is_bounded() -> None:
