@@ -8,7 +8,7 @@ changes an existing table goes in `_migrate`.
 from __future__ import annotations
 
 import importlib.metadata
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -70,7 +70,12 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            # Stored naive in UTC; parsing with the offset appended is several times
+            # faster than `.replace(tzinfo=UTC)` on the parsed value (hot in reads).
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # a value written with its own offset
+                return ensure_utc(datetime.fromisoformat(value))
         return ensure_utc(value)
 
 
