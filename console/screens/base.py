@@ -38,6 +38,9 @@ class ConsoleScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._debounced: dict[str, Timer] = {}
+        #: Polling (`_schedule`): the next read's timer, and whether a read runs.
+        self._timer: Timer | None = None
+        self._reading = False
 
     @property
     def console(self) -> EventdeckApp:
@@ -76,6 +79,27 @@ class ConsoleScreen(Screen[None]):
         if timer is not None:
             timer.stop()
         self._debounced[name] = self.set_timer(delay, callback)
+
+    # -- polling: the next read is scheduled only once the previous one finished ----
+
+    def _schedule(self, delay: float) -> None:
+        """Start `start_read` in `delay` seconds (replacing any read scheduled)."""
+        if self._timer is not None:
+            self._timer.stop()
+        # Textual's timers divide by their delay: "now" is the shortest positive one
+        self._timer = self.set_timer(max(delay, 0.001), self._start_read)
+
+    def _start_read(self) -> None:
+        self._timer = None
+        if self._reading or not self.is_active:
+            return  # a read is running, or the screen is hidden: resume re-schedules
+        self._reading = True
+        self.start_read()
+
+    def start_read(self) -> None:
+        """Start the worker that reads the screen's data; it clears `_reading` when
+        its result is shown (screens that poll override)."""
+        self._reading = False
 
     async def action_write(self, action: str, what: str) -> None:
         """Run a write action unless the console is read-only (then say why)."""

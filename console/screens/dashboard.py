@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import Sparkline, Static
 
 from stores import redact_url
@@ -71,8 +70,6 @@ class DashboardScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._timer: Timer | None = None
-        self._reading = False
         #: The saga's outcomes so far: each read counts only the events after them.
         self._saga = SagaOutcomes()
         self._reads = 0
@@ -116,17 +113,7 @@ class DashboardScreen(ConsoleScreen):
 
     # -- polling: the next read is scheduled only once the previous one finished ----
 
-    def _schedule(self, delay: float) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        # Textual's timers divide by their delay: "now" is the shortest positive one
-        self._timer = self.set_timer(max(delay, 0.001), self._start_read)
-
-    def _start_read(self) -> None:
-        self._timer = None
-        if self._reading or not self.is_active:
-            return  # a read is running, or the screen is hidden: resume re-schedules
-        self._reading = True
+    def start_read(self) -> None:
         self.read_figures()
 
     @work(exclusive=True, group="dashboard", exit_on_error=False)

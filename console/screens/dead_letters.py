@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import Static
 
 from core.dead_letter_desk import DeadLetterDetail, ResolveOutcome
@@ -137,8 +136,6 @@ class DeadLettersScreen(ConsoleScreen):
         self.page: ListPage | None = None
         self._letters: dict[int, DeadLetter] = {}
         self._notes: dict[int, Note] = {}
-        self._timer: Timer | None = None
-        self._reading = False
         #: What a running write does ("" when none runs): one write at a time.
         self.writing = ""
 
@@ -182,17 +179,7 @@ class DeadLettersScreen(ConsoleScreen):
 
     # -- the list: one read at a time ---------------------------------------------
 
-    def _schedule(self, delay: float) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        # Textual's timers divide by their delay: "now" is the shortest positive one
-        self._timer = self.set_timer(max(delay, 0.001), self._start_read)
-
-    def _start_read(self) -> None:
-        self._timer = None
-        if self._reading or not self.is_active:
-            return  # a read is running, or a modal or another screen is on top
-        self._reading = True
+    def start_read(self) -> None:
         self.read_list(self.filter, self.page_offset)
 
     @work(exclusive=True, group="dead-letters", exit_on_error=False)

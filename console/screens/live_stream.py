@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import Static
 
 from core.events import RecordedEvent
@@ -104,8 +103,6 @@ class LiveStreamScreen(ConsoleScreen):
         self._by_position: dict[int, RecordedEvent] = {}
         self._last: int | None = None
         self._head = 0
-        self._timer: Timer | None = None
-        self._polling = False
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar(id="filters")
@@ -119,7 +116,7 @@ class LiveStreamScreen(ConsoleScreen):
         self._schedule(0)
 
     def on_screen_resume(self) -> None:
-        if not self._polling:
+        if not self._reading:
             self._schedule(0)
 
     def focus_main(self) -> None:
@@ -141,17 +138,7 @@ class LiveStreamScreen(ConsoleScreen):
 
     # -- polling ------------------------------------------------------------------
 
-    def _schedule(self, delay: float) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        # Textual's timers divide by their delay: "now" is the shortest positive one
-        self._timer = self.set_timer(max(delay, 0.001), self._start_poll)
-
-    def _start_poll(self) -> None:
-        self._timer = None
-        if self._polling or not self.is_active:
-            return  # one poll at a time; a hidden screen resumes on ScreenResume
-        self._polling = True
+    def start_read(self) -> None:
         self.poll_store(self._last, self.following)
 
     @work(exclusive=True, group="live-poll", exit_on_error=False)
@@ -161,12 +148,12 @@ class LiveStreamScreen(ConsoleScreen):
 
     def worker_failed(self, group: str, error: BaseException) -> None:
         super().worker_failed(group, error)
-        self._polling = False
+        self._reading = False
         self._schedule(max(self.poll_seconds * 4, 2.0))
 
     @on(Polled)
     def show_polled(self, message: Polled) -> None:
-        self._polling = False
+        self._reading = False
         result = message.result
         self._head = result.head
         self._last = (
@@ -210,7 +197,7 @@ class LiveStreamScreen(ConsoleScreen):
     def action_toggle_follow(self) -> None:
         self.following = not self.following
         self._show_status()
-        if self.following and not self._polling:
+        if self.following and not self._reading:
             self._schedule(0)
 
     def action_focus_filters(self) -> None:
@@ -236,7 +223,7 @@ class LiveStreamScreen(ConsoleScreen):
             self.console.open_trace(event.metadata.correlation_id or event.event_id, event.event_id)
 
     def action_refresh(self) -> None:
-        if not self._polling:
+        if not self._reading:
             self._schedule(0)
 
     @on(FilterBar.Changed)

@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import Static
 
 from core.checkpoints import ProjectionStatus
@@ -150,8 +149,6 @@ class ProjectionsScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._timer: Timer | None = None
-        self._reading = False
         self._now: datetime | None = None
         #: Rebuilds started here and still running.
         self.rebuilding: set[str] = set()
@@ -194,17 +191,7 @@ class ProjectionsScreen(ConsoleScreen):
 
     # -- status: the next read is scheduled only once the previous one finished ------
 
-    def _schedule(self, delay: float) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        # Textual's timers divide by their delay: "now" is the shortest positive one
-        self._timer = self.set_timer(max(delay, 0.001), self._start_read)
-
-    def _start_read(self) -> None:
-        self._timer = None
-        if self._reading or not self.is_active:
-            return  # a read is running, or the screen is hidden: resume re-schedules
-        self._reading = True
+    def start_read(self) -> None:
         self.read_status()
 
     @work(exclusive=True, group="projections", exit_on_error=False)
