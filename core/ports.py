@@ -1,4 +1,4 @@
-"""The ports `stores` implements: the event store and the snapshot store."""
+"""The ports `stores` implements: the event store, the snapshot store, event transfer."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from .event_transfer import ImportBatchResult, ImportLine, TransferredEvent
 from .events import NewEvent, RecordedEvent, StoredPayload
 from .snapshots import Snapshot
 
@@ -134,4 +135,22 @@ class SnapshotStore(Protocol):
 
     async def versions(self, stream_id: str) -> list[int]:
         """The versions at which the stream has snapshots, ascending."""
+        ...
+
+
+class EventTransfer(Protocol):
+    """Events out of one store and into another exactly (core/event_transfer.py)."""
+
+    def export_events(
+        self, *, since: datetime | None = None, page_size: int = 1000
+    ) -> AsyncIterator[TransferredEvent]:
+        """Every event up to the head as it is now (recorded at or after `since`), in
+        position order, payload and metadata as stored; read page by page."""
+        ...
+
+    async def import_batch(self, batch: Sequence[ImportLine]) -> ImportBatchResult:
+        """Append the lines' events in their order, in one transaction, keeping every field
+        but the position (allocated anew, in the same order). An event whose id is stored
+        already at the same stream and version is skipped; one that does not continue its
+        stream's versions is an ImportRejected naming its line, and the batch writes nothing."""
         ...
