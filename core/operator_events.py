@@ -1,8 +1,8 @@
-"""The operator audit trail: every retry, skip, rebuild, pause and resume is an event.
+"""The operator audit trail: every retry, skip, rebuild, pause, resume and import is an event.
 
-They go to stream `projection-<name>` (stream type "Operator") with the
-operator's user id in the metadata, so the audit trail is part of the event
-log (and the audit-log projection can show it). Register them with
+They go to stream `projection-<name>` (an import to its own stream, `import-<id>`;
+stream type "Operator") with the operator's user id in the metadata, so the
+audit trail is part of the event log (and the audit-log projection can show it). Register them with
 `register_operator_events` in every registry that reads the log.
 """
 
@@ -77,6 +77,20 @@ class DeadLetterSkipped(DomainEvent):
     released: int = 0
 
 
+class EventsImported(DomainEvent):
+    """An `eventdeck import` wrote events (the imported events keep their own metadata)."""
+
+    type_name: ClassVar[str] = "EventsImported"
+    source: str
+    imported: int
+    skipped: int
+    streams: int
+    lines: int
+    #: False when the import stopped at an error (running it again resumes it).
+    complete: bool = True
+    error: str | None = None
+
+
 OPERATOR_EVENTS: tuple[type[DomainEvent], ...] = (
     ProjectionPaused,
     ProjectionResumed,
@@ -84,6 +98,7 @@ OPERATOR_EVENTS: tuple[type[DomainEvent], ...] = (
     ProjectionRebuilt,
     DeadLetterRetried,
     DeadLetterSkipped,
+    EventsImported,
 )
 
 
@@ -107,11 +122,14 @@ class OperatorLog:
 
     async def record(self, projection: str, event: DomainEvent, *, user: str) -> RecordedEvent:
         """Append `event` to the projection's operator stream as done by `user`."""
+        return await self.record_on(operator_stream(projection), event, user=user)
+
+    async def record_on(self, stream_id: str, event: DomainEvent, *, user: str) -> RecordedEvent:
+        """Append `event` to operator stream `stream_id` as done by `user`."""
         if event.type_name not in self._registry:
             self._registry.register(type(event))
         command_id = self._ids.new_id()
         metadata = Metadata(user_id=user, correlation_id=command_id, causation_id=command_id)
-        stream_id = operator_stream(projection)
         for attempt in range(20):
             info = await self._events.stream_info(stream_id)
             new = self._registry.encode(
