@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         cli_screenshots,
         cli_seed,
         cli_trace,
+        cli_transfer,
     )
 
     try:
