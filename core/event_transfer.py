@@ -4,7 +4,9 @@
 shape (position, event_id, stream_id, stream_type, version, type,
 schema_version, recorded_at, data, metadata); `eventdeck import` reads the same
 lines back. Payloads travel as stored, never upcast, and metadata keeps every
-key it has, so nothing changes in transit. A line that cannot be read, or that
+key it has, so nothing changes in transit: the target stores the same JSON text
+(written compactly, as eventdeck writes it; only the whitespace of JSON another
+tool wrote would be normalised). A line that cannot be read, or that
 the target store cannot take, is an `ImportRejected` naming its line number.
 
 Only events travel: they are the source of truth. Snapshots are a cache and
