@@ -251,3 +251,22 @@ def test_read_only_refuses_the_import_and_writes_nothing(
 def test_a_missing_file_is_one_error(tmp_path: Path) -> None:
     result = run_cli(tmp_path / "target.db", "import", str(tmp_path / "nope.jsonl"))
     assert_one_line_error(result, "nope.jsonl")
+
+
+def test_after_an_import_catch_up_rebuilds_the_read_models_and_the_saga_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    """Only events travel: the target's projections are rebuilt from them, and the saga
+    finds the events its commands caused (their ids are kept), so it re-sends nothing."""
+    source = tmp_path / "source.db"
+    run_cli(source, "seed", "--orders", "12", "--accounts", "3", "--days", "3", check=True)
+    run_cli(source, "catch-up", check=True)  # the saga answers the newest orders
+    path = tmp_path / "events.jsonl"
+    path.write_text(run_cli(source, "export", check=True).stdout, encoding="utf-8")
+    target = tmp_path / "target.db"
+    imported(target, path)
+    after_import = rows(target)
+    run_cli(target, "catch-up", check=True)
+    assert rows(target) == after_import
+    for view in ("order-summary", "account-balances"):
+        assert run_json(target, "query", view) == run_json(source, "query", view)
