@@ -92,3 +92,23 @@ class RecordedEvent(BaseModel):
             "data": self.data,
             "metadata": self.metadata.model_dump(),
         }
+
+
+_RECORDED_FIELDS = set(RecordedEvent.model_fields)
+_set = object.__setattr__
+
+
+def recorded_event_from_checked(fields: dict[str, Any]) -> RecordedEvent:
+    """A RecordedEvent built from `fields` without validating them again.
+
+    Only for a store decoding its own rows, after it has checked every field's
+    type itself (stores/records.py `decode_event`): validation would cost more
+    than the rest of reading the row. `fields` must hold exactly the model's
+    fields, `metadata` already a `Metadata`, `recorded_at` an aware datetime.
+    """
+    event = object.__new__(RecordedEvent)
+    _set(event, "__dict__", fields)
+    _set(event, "__pydantic_fields_set__", _RECORDED_FIELDS.copy())  # pydantic may add to it
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event

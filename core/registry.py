@@ -74,8 +74,12 @@ class EventRegistry:
 
     def decode(self, record: RecordedEvent) -> DomainEvent:
         """The row as an instance of the current event class."""
-        payload = self.current_payload(record)
-        cls = self._classes[record.type]
+        cls = self._classes.get(record.type)
+        if cls is not None and record.schema_version == cls.schema_version:
+            payload = record.data  # the common case, checked inline: this is hot in reads
+        else:
+            payload = self.current_payload(record)
+            cls = self._classes[record.type]
         try:
             return cls.model_validate(payload)
         except ValidationError as exc:

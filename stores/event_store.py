@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.errors import CorruptRecord
 from core.events import NewEvent, RecordedEvent, StoredPayload
 from core.ports import StreamInfo
 
@@ -20,7 +21,8 @@ from .engine import profile_of
 from .group_commit import GroupCommitter, GroupStats
 from .records import EVENT_COLUMNS, PAYLOAD_COLUMNS, decode_event, event_row, json_member
 from .schema import events as event_table
-from .schema import streams
+from .schema import parse_stored_time, streams
+from .sqlite_reads import SqliteReads
 from .transactions import reading
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ class SqlEventStore:
         self._engine = engine
         self._profile = profile_of(engine)
         self._committer = GroupCommitter(engine)
+        #: The row-heavy reads on SQLite skip SQLAlchemy's execution layer (stores/sqlite_reads.py).
+        self._fast = SqliteReads(engine) if self._profile.is_sqlite else None
 
     @property
     def group_stats(self) -> GroupStats:
@@ -76,6 +80,13 @@ class SqlEventStore:
         until: datetime | None = None,
     ) -> list[RecordedEvent]:
         """A stream's events in version order, optionally bounded by version or time."""
+        if self._fast is not None and until is None:
+            raw = await self._fast.fetch(
+                ("read_stream", to_version is not None),
+                lambda: _stream_range(EVENT_COLUMNS, to_version is not None),
+                {"stream_id": stream_id, "from_version": from_version, "to_version": to_version},
+            )
+            return [decode_event(row) for row in raw]
         conditions = [event_table.c.stream_id == stream_id, event_table.c.version >= from_version]
         if to_version is not None:
             conditions.append(event_table.c.version <= to_version)
@@ -90,6 +101,13 @@ class SqlEventStore:
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
     ) -> list[StoredPayload]:
         """A stream's payloads as stored JSON text, in version order (aggregate loads)."""
+        if self._fast is not None:
+            raw = await self._fast.fetch(
+                ("read_payloads", to_version is not None),
+                lambda: _stream_range(PAYLOAD_COLUMNS, to_version is not None),
+                {"stream_id": stream_id, "from_version": from_version, "to_version": to_version},
+            )
+            return [_payload(row) for row in raw]
         conditions = [event_table.c.stream_id == stream_id, event_table.c.version >= from_version]
         if to_version is not None:
             conditions.append(event_table.c.version <= to_version)
@@ -149,6 +167,12 @@ class SqlEventStore:
         if until is not None:
             conditions.append(event_table.c.recorded_at <= until)
         last = from_position - 1
+        if self._fast is not None and since is None and until is None:
+            async for record in self._read_all_fast(
+                last, to_position, list(types or ()), stream_id, page_size
+            ):
+                yield record
+            return
         while True:
             statement = (
                 select(*EVENT_COLUMNS)
@@ -163,6 +187,28 @@ class SqlEventStore:
             if len(rows) < page_size:
                 return
             last = rows[-1].position
+
+    async def _read_all_fast(
+        self,
+        last: int,
+        to_position: int | None,
+        types: list[str],
+        stream_id: str | None,
+        page_size: int,
+    ) -> AsyncIterator[RecordedEvent]:
+        """`read_all` on SQLite: the same keyset pages, each one round trip."""
+        assert self._fast is not None
+        shape = ("read_all", to_position is not None, len(types), stream_id is not None)
+        params: dict[str, object] = {f"type{i}": kind for i, kind in enumerate(types)}
+        params.update(to_position=to_position, stream_id=stream_id, limit=page_size)
+        while True:
+            params["after"] = last
+            rows = await self._fast.fetch(shape, lambda: _page(*shape[1:]), params)
+            for row in rows:
+                yield decode_event(row)
+            if len(rows) < page_size:
+                return
+            last = rows[-1][0]
 
     async def count_streams_by_type(self) -> dict[str, int]:
         """Streams per type, from the `streams` table (one row per stream, no event scan)."""
@@ -275,6 +321,48 @@ class SqlEventStore:
     async def close(self) -> None:
         """Close every pooled connection (shared with the snapshot store)."""
         await self._engine.dispose()
+
+
+def _stream_range(columns: Sequence[Any], bounded: bool) -> Select[Any]:
+    """A stream's rows from `:from_version` (to `:to_version` if `bounded`), in version order."""
+    statement = select(*columns).where(
+        event_table.c.stream_id == bindparam("stream_id"),
+        event_table.c.version >= bindparam("from_version"),
+    )
+    if bounded:
+        statement = statement.where(event_table.c.version <= bindparam("to_version"))
+    return statement.order_by(event_table.c.version)
+
+
+def _page(bounded: bool, type_count: int, one_stream: bool) -> Select[Any]:
+    """One keyset page of `read_all`: rows after `:after`, at most `:limit` of them."""
+    conditions = [event_table.c.position > bindparam("after")]
+    if bounded:
+        conditions.append(event_table.c.position <= bindparam("to_position"))
+    if type_count:
+        conditions.append(
+            event_table.c.type.in_([bindparam(f"type{i}") for i in range(type_count)])
+        )
+    if one_stream:
+        conditions.append(event_table.c.stream_id == bindparam("stream_id"))
+    return (
+        select(*EVENT_COLUMNS)
+        .where(*conditions)
+        .order_by(event_table.c.position)
+        .limit(bindparam("limit"))
+    )
+
+
+def _payload(row: Any) -> StoredPayload:
+    """A raw SQLite row of PAYLOAD_COLUMNS (its time still the stored text)."""
+    position, stream_id, stream_type, version, type_, schema_version, data, stored_at = row
+    try:
+        recorded_at = parse_stored_time(stored_at)
+    except ValueError as exc:
+        raise CorruptRecord(position, stream_id, f"invalid recorded_at: {exc}") from None
+    return StoredPayload(
+        position, stream_id, stream_type, version, type_, schema_version, data, recorded_at
+    )
 
 
 def _stream_columns() -> Select[Any]:

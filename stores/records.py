@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from core.clock import ensure_utc
 from core.errors import CorruptRecord, StoreError
-from core.events import NewEvent, RecordedEvent
+from core.events import Metadata, NewEvent, RecordedEvent, recorded_event_from_checked
 
 from .schema import events as event_table
+from .schema import parse_stored_time
 
 #: The columns `decode_event` reads, in one place so every query selects the same.
 EVENT_COLUMNS = (
@@ -107,10 +109,47 @@ def recorded(
 
 
 def decode_event(row: Any) -> RecordedEvent:
-    """One `events` row (selected with EVENT_COLUMNS) as a RecordedEvent."""
+    """One `events` row (EVENT_COLUMNS, from SQLAlchemy or the raw driver) as a RecordedEvent.
+
+    The columns' types are checked here, then the envelope is built without a
+    second validation (`recorded_event_from_checked`); a row that fails a check
+    is decoded again through pydantic, whose error names the bad field.
+    """
     # Unpacking the row as a tuple is much cheaper than attribute access per column.
     (position, event_id, stream_id, stream_type, version, type_, schema_version) = row[:7]
-    data_text, metadata_text, recorded_at = row[7:]
+    data_text, metadata_text, stored_at = row[7:]
+    data = _load_object(data_text, "data", position, stream_id)
+    metadata: Metadata | None
+    recorded_at: datetime | None
+    try:
+        metadata = Metadata.model_validate_json(metadata_text)
+        recorded_at = parse_stored_time(stored_at)
+    except (ValidationError, ValueError, TypeError):
+        metadata = recorded_at = None
+    if (
+        type(position) is int
+        and type(version) is int
+        and type(schema_version) is int
+        and type(event_id) is str
+        and type(stream_id) is str
+        and type(stream_type) is str
+        and type(type_) is str
+        and metadata is not None
+    ):
+        return recorded_event_from_checked(
+            {
+                "position": position,
+                "event_id": event_id,
+                "stream_id": stream_id,
+                "stream_type": stream_type,
+                "version": version,
+                "type": type_,
+                "schema_version": schema_version,
+                "data": data,
+                "metadata": metadata,
+                "recorded_at": recorded_at,
+            }
+        )
     fields = {
         "position": position,
         "event_id": event_id,
@@ -119,12 +158,11 @@ def decode_event(row: Any) -> RecordedEvent:
         "version": version,
         "type": type_,
         "schema_version": schema_version,
-        "data": _load_object(data_text, "data", position, stream_id),
+        "data": data,
         "metadata": _load_object(metadata_text, "metadata", position, stream_id),
-        "recorded_at": recorded_at,
+        "recorded_at": recorded_at if recorded_at is not None else stored_at,
     }
     try:
-        # One validation in pydantic-core is faster than model_construct in Python.
         return RecordedEvent.model_validate(fields)
     except ValidationError as exc:
         error = exc.errors()[0]

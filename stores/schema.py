@@ -69,14 +69,24 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            # Stored naive in UTC; parsing with the offset appended is several times
-            # faster than `.replace(tzinfo=UTC)` on the parsed value (hot in reads).
-            try:
-                return datetime.fromisoformat(value + "+00:00")
-            except ValueError:  # a value written with its own offset
-                return ensure_utc(datetime.fromisoformat(value))
+        return parse_stored_time(value)
+
+
+def parse_stored_time(value: Any) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite's naive UTC text, or a datetime.
+
+    ValueError if it is neither (a corrupt row).
+    """
+    if isinstance(value, str):
+        # Stored naive in UTC; parsing with the offset appended is several times
+        # faster than `.replace(tzinfo=UTC)` on the parsed value (hot in reads).
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:  # a value written with its own offset
+            return ensure_utc(datetime.fromisoformat(value))
+    if isinstance(value, datetime):
         return ensure_utc(value)
+    raise ValueError(f"not a time: {value!r}")
 
 
 def _stream_id() -> TypeEngine[str]:

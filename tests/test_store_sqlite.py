@@ -138,6 +138,28 @@ async def test_metadata_of_the_wrong_shape_is_corrupt(
         await es.read_stream("s")
 
 
+async def test_columns_of_the_wrong_type_are_corrupt_on_every_read_path(
+    sql: tuple[SqlEventStore, SqlSnapshotStore, Path],
+) -> None:
+    """SQLite keeps whatever a column is given: the fast reads check each column's type."""
+    es, _, path = sql
+    await es.append("s", "thing", [new_event(), new_event(), new_event()], 0)
+    execute(path, "UPDATE events SET schema_version = 'one' WHERE position = 2")
+    execute(path, "UPDATE events SET recorded_at = 'yesterday' WHERE position = 3")
+    with pytest.raises(CorruptRecord, match="invalid schema_version") as caught:
+        await es.read_stream("s", from_version=2, to_version=2)
+    assert (caught.value.position, caught.value.stream_id) == (2, "s")
+    with pytest.raises(CorruptRecord, match="invalid recorded_at"):
+        await es.read_stream("s", from_version=3)
+    with pytest.raises(CorruptRecord, match="invalid recorded_at"):
+        await es.read_payloads("s", from_version=3)
+    with pytest.raises(CorruptRecord, match="invalid schema_version"):
+        await collect(es.read_all(from_position=2))
+    # The reads that still go through SQLAlchemy (a time bound) agree with the fast ones.
+    bounded = await es.read_stream("s", to_version=1, until=seconds(3600))
+    assert await es.read_stream("s", to_version=1) == bounded and len(bounded) == 1
+
+
 async def test_unreadable_snapshot_is_ignored_with_a_warning(
     sql: tuple[SqlEventStore, SqlSnapshotStore, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
