@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,7 +13,8 @@ from core.snapshots import Snapshot
 
 from .engine import profile_of
 from .records import dump_json, load_state
-from .schema import snapshots
+from .schema import parse_stored_time, snapshots
+from .sqlite_reads import SqliteReads
 from .transactions import reading, writing
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class SqlSnapshotStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._profile = profile_of(engine)
+        self._fast = SqliteReads(engine) if self._profile.is_sqlite else None
 
     async def save(self, snapshot: Snapshot) -> None:
         """Store `snapshot`, replacing any earlier one at the same version."""
@@ -53,29 +55,36 @@ class SqlSnapshotStore:
 
     async def latest(self, stream_id: str, *, at_or_below: int | None = None) -> Snapshot | None:
         """The newest snapshot at or below a version (any version if None)."""
-        statement = select(snapshots).where(snapshots.c.stream_id == stream_id)
-        if at_or_below is not None:
-            statement = statement.where(snapshots.c.version <= at_or_below)
-        statement = statement.order_by(snapshots.c.version.desc()).limit(1)
-        async with reading(self._engine) as conn:
-            row = (await conn.execute(statement)).first()
+        bounded = at_or_below is not None
+        params = {"stream_id": stream_id, "at_or_below": at_or_below}
+        if self._fast is not None:  # SQLite: one round trip (stores/sqlite_reads.py)
+            rows = await self._fast.fetch(("latest", bounded), lambda: _latest(bounded), params)
+            row = rows[0] if rows else None
+        else:
+            async with reading(self._engine) as conn:
+                row = (await conn.execute(_latest(bounded), params)).first()
         if row is None:
             return None
-        state = load_state(row.state)
+        stream_id, stream_type, version, state_text, state_schema, taken_at = row
+        state = load_state(state_text)
+        try:
+            taken_at = parse_stored_time(taken_at)
+        except ValueError:
+            state = None
         if state is None:
             log.warning(
                 "ignoring the snapshot of stream %r at version %s: its state is not a JSON object",
                 stream_id,
-                row.version,
+                version,
             )
             return None
         return Snapshot(
-            stream_id=row.stream_id,
-            stream_type=row.stream_type,
-            version=row.version,
+            stream_id=stream_id,
+            stream_type=stream_type,
+            version=version,
             state=state,
-            state_schema=row.state_schema,
-            taken_at=row.taken_at,
+            state_schema=state_schema,
+            taken_at=taken_at,
         )
 
     async def versions(self, stream_id: str) -> list[int]:
@@ -87,6 +96,21 @@ class SqlSnapshotStore:
         )
         async with reading(self._engine) as conn:
             return list((await conn.scalars(statement)).all())
+
+
+def _latest(bounded: bool) -> Select[Any]:
+    """The newest snapshot of `:stream_id` (at or below `:at_or_below` if `bounded`)."""
+    statement = select(
+        snapshots.c.stream_id,
+        snapshots.c.stream_type,
+        snapshots.c.version,
+        snapshots.c.state,
+        snapshots.c.state_schema,
+        snapshots.c.taken_at,
+    ).where(snapshots.c.stream_id == bindparam("stream_id"))
+    if bounded:
+        statement = statement.where(snapshots.c.version <= bindparam("at_or_below"))
+    return statement.order_by(snapshots.c.version.desc()).limit(1)
 
 
 if TYPE_CHECKING:

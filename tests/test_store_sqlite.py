@@ -181,6 +181,9 @@ async def test_unreadable_snapshot_is_ignored_with_a_warning(
     assert "ignoring the snapshot of stream 's' at version 20" in caplog.text
     older = await ss.latest("s", at_or_below=19)
     assert older is not None and older.state == {"v": 10}
+    assert older.taken_at == T0 and older.taken_at.tzinfo is UTC
+    execute(path, "UPDATE snapshots SET taken_at = 'soon' WHERE version = 10")
+    assert await ss.latest("s", at_or_below=19) is None
 
 
 # -- schema -------------------------------------------------------------------------------
