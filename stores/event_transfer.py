@@ -95,6 +95,11 @@ class SqlEventTransfer:
         # Encode before taking the lock: a line the store cannot hold fails alone.
         encoded = [_row(line) for line in batch]
         async with writing(self._engine, ordered=True) as conn:
+            if not self._is_sqlite:
+                # The look-ups below are up to 1,000 keys on unique indexes. Right after
+                # a bulk import the planner's statistics still see a small table and
+                # pick sequential scans, one per batch; an index scan is always right.
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
             present = await _stored_places(conn, [line.event.event_id for line in batch])
             current = await _stream_versions(conn, {line.event.stream_id for line in batch})
             rows, skipped = _accept(batch, encoded, present, current)
