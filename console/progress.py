@@ -29,7 +29,8 @@ class TerminalProgress:
                 file=sys.stderr,
                 show_eta=True,
                 show_pos=True,
-                item_show_func=lambda _: suffix or None,
+                # the suffix of each report (the first one until the bar has moved)
+                item_show_func=lambda item: item or suffix or None,
             )
             self._bar.__enter__()
             self._done = 0
