@@ -19,7 +19,7 @@ from core.ports import StreamInfo
 
 from .engine import profile_of
 from .group_commit import GroupCommitter, GroupStats
-from .records import EVENT_COLUMNS, PAYLOAD_COLUMNS, decode_event, event_row, json_member
+from .records import EVENT_COLUMNS, PAYLOAD_COLUMNS, decode_event, json_member
 from .schema import events as event_table
 from .schema import parse_stored_time, streams
 from .sqlite_reads import SqliteReads
@@ -64,12 +64,7 @@ class SqlEventStore:
         Concurrent appends commit together (stores/group_commit.py), each with
         its own expected-version check and its own outcome.
         """
-        # Encode before queueing: a bad payload fails without taking any lock.
-        rows = [
-            event_row(stream_id, stream_type, expected_version + i, event)
-            for i, event in enumerate(events, start=1)
-        ]
-        return await self._committer.append(stream_id, stream_type, expected_version, rows, events)
+        return await self._committer.append(stream_id, stream_type, events, expected_version)
 
     async def read_stream(
         self,

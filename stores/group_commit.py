@@ -3,12 +3,16 @@
 Every `SqlEventStore.append` becomes a request in a queue. One writer task
 takes all the requests waiting, opens one write transaction, checks each
 request's expected version against the streams as they are (and as the earlier
-requests of the group leave them), writes the accepted ones with one
-`executemany` per table, and commits once. Each request keeps its own outcome:
-a request whose expected version is wrong gets its ConcurrencyError alone and
-writes nothing, while the rest of its group commits. If the group's transaction
-fails as a whole (a duplicate event id, a lost connection), each of its
-requests is committed again on its own, so only the one at fault fails.
+requests of the group leave them: stores/group_plan.py), writes the accepted
+ones with one statement per table, and commits once. Each request keeps its own
+outcome: a request whose expected version is wrong gets its ConcurrencyError
+alone and writes nothing, while the rest of its group commits. If the group's
+transaction fails as a whole (a duplicate event id, a lost connection), each of
+its requests is committed again on its own, so only the one at fault fails.
+
+SQLite runs the transaction on the driver connection (stores/sqlite_append.py);
+PostgreSQL through SQLAlchemy, holding the advisory lock that makes positions
+commit in order (stores/transactions.py).
 
 The writer runs only while there is work: it starts with the first request and
 ends when the queue is empty, so no task outlives the appends that needed it.
@@ -18,38 +22,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.errors import ConcurrencyError, StoreError
+from core.errors import StoreError
 from core.events import NewEvent, RecordedEvent
 
 from .engine import profile_of
+from .group_plan import AppendRequest, Outcome, integrity_error, plan_group
 from .notifications import NOTIFY_CHANNEL
-from .records import recorded
+from .records import EVENT_VALUE_COLUMNS, event_values, recorded
 from .schema import events as event_table
 from .schema import streams
+from .sqlite_append import SqliteGroupWriter
 from .transactions import writing
+
+__all__ = ["MAX_GROUP", "AppendRequest", "GroupCommitter", "GroupStats"]
 
 #: The most appends one transaction takes (bounds the statement sizes).
 MAX_GROUP = 500
-
-
-@dataclass
-class AppendRequest:
-    """One caller's append: its rows are encoded before it joins the queue."""
-
-    stream_id: str
-    stream_type: str
-    expected_version: int
-    rows: list[dict[str, Any]]
-    events: Sequence[NewEvent]
-    outcome: asyncio.Future[list[RecordedEvent]] = field(repr=False)
 
 
 @dataclass
@@ -67,7 +62,7 @@ class GroupCommitter:
 
     def __init__(self, engine: AsyncEngine, max_group: int = MAX_GROUP) -> None:
         self._engine = engine
-        self._is_sqlite = profile_of(engine).is_sqlite
+        self._sqlite = SqliteGroupWriter(engine) if profile_of(engine).is_sqlite else None
         self._max_group = max_group
         self._queue: list[AppendRequest] = []
         self._writer: asyncio.Task[None] | None = None
@@ -77,11 +72,14 @@ class GroupCommitter:
         self,
         stream_id: str,
         stream_type: str,
-        expected_version: int,
-        rows: list[dict[str, Any]],
         events: Sequence[NewEvent],
+        expected_version: int,
     ) -> list[RecordedEvent]:
         """Queue one append and wait for its own outcome."""
+        # Encoded before queueing: a bad payload fails without taking any lock.
+        rows = event_values(
+            stream_id, stream_type, expected_version, events, sqlite=self._sqlite is not None
+        )
         loop = asyncio.get_running_loop()
         request = AppendRequest(
             stream_id, stream_type, expected_version, rows, events, loop.create_future()
@@ -125,119 +123,80 @@ class GroupCommitter:
 
     async def _commit(self, group: list[AppendRequest]) -> None:
         """One transaction for the whole group; outcomes are set after the commit."""
-        results: list[tuple[AppendRequest, list[RecordedEvent] | Exception]] = []
-        async with writing(self._engine, ordered=True) as conn:
-            current = await self._versions(conn, {r.stream_id for r in group})
-            accepted: list[AppendRequest] = []
-            for request in group:
-                actual, kind = current.get(request.stream_id, (0, None))
-                mismatch = kind is not None and kind != request.stream_type
-                if actual != request.expected_version or mismatch:
-                    error = ConcurrencyError(request.stream_id, request.expected_version, actual)
-                    results.append((request, error))
-                    continue
-                if request.rows:
-                    current[request.stream_id] = (
-                        request.rows[-1]["version"],
-                        request.stream_type,
-                    )
-                    accepted.append(request)
-                else:
-                    results.append((request, []))
-            positions = await self._insert(conn, accepted, current) if accepted else {}
-            for request in accepted:
-                results.append((request, _recorded(request, positions)))
-            if positions and not self._is_sqlite:
-                # Delivered at commit, to live runners LISTENing (stores/notifications.py).
-                await conn.execute(
-                    text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": NOTIFY_CHANNEL, "payload": str(max(positions.values()))},
-                )
+        if self._sqlite is not None:
+            results = await self._sqlite.commit(group)
+        else:
+            results = await self._commit_postgres(group)
         self.stats.groups += 1
         self.stats.appends += len(group)
         self.stats.largest = max(self.stats.largest, len(group))
         for request, outcome in results:
             _settle(request, outcome)
 
-    @staticmethod
-    async def _versions(
-        conn: AsyncConnection, stream_ids: set[str]
-    ) -> dict[str, tuple[int, str | None]]:
-        """Each stream's version and type now (under the write lock)."""
-        found: dict[str, tuple[int, str | None]] = {}
-        ids = sorted(stream_ids)
-        for start in range(0, len(ids), 500):
-            rows = await conn.execute(
-                select(streams.c.stream_id, streams.c.version, streams.c.stream_type).where(
-                    streams.c.stream_id.in_(ids[start : start + 500])
-                )
-            )
-            found.update({row.stream_id: (row.version, row.stream_type) for row in rows})
-        return found
-
-    async def _insert(
-        self,
-        conn: AsyncConnection,
-        accepted: list[AppendRequest],
-        current: dict[str, tuple[int, str | None]],
-    ) -> dict[tuple[str, int], int]:
-        """Write the accepted requests' streams and events; (stream, version) -> position."""
-        first_of: dict[str, AppendRequest] = {}
-        last_at: dict[str, datetime] = {}
-        for request in accepted:
-            first_of.setdefault(request.stream_id, request)
-            last_at[request.stream_id] = request.rows[-1]["recorded_at"]
-        created = [
-            {
-                "stream_id": sid,
-                "stream_type": first.stream_type,
-                "version": current[sid][0],
-                "created_at": first.rows[0]["recorded_at"],
-                "updated_at": last_at[sid],
-            }
-            for sid, first in first_of.items()
-            if first.expected_version == 0
-        ]
-        moved = [
-            {"sid": sid, "new_version": current[sid][0], "new_updated_at": last_at[sid]}
-            for sid, first in first_of.items()
-            if first.expected_version != 0
-        ]
-        if created:
-            await conn.execute(streams.insert(), created)
-        if moved:
+    async def _commit_postgres(
+        self, group: list[AppendRequest]
+    ) -> list[tuple[AppendRequest, Outcome]]:
+        async with writing(self._engine, ordered=True) as conn:
+            plan = plan_group(group, await _versions(conn, {r.stream_id for r in group}))
+            results = plan.decided
+            if not plan.accepted:
+                return results
             await conn.execute(
-                update(streams)
-                .where(streams.c.stream_id == bindparam("sid"))
-                .values(version=bindparam("new_version"), updated_at=bindparam("new_updated_at")),
-                moved,
+                _UPSERT_STREAM, [dict(zip(_STREAM_KEYS, row, strict=True)) for row in plan.streams]
             )
-        rows = [row for request in accepted for row in request.rows]
-        try:
-            result = await conn.execute(
+            rows = [
+                dict(zip(EVENT_VALUE_COLUMNS, row, strict=True))
+                for request in plan.accepted
+                for row in request.rows
+            ]
+            try:
                 # The rows come back keyed by (stream, version), so their order does
-                # not matter: no `sort_by_parameter_order`, which would make SQLite
-                # run one INSERT per row instead of multi-row INSERTs.
-                event_table.insert().returning(
-                    event_table.c.position, event_table.c.stream_id, event_table.c.version
-                ),
-                rows,
+                # not matter: no `sort_by_parameter_order`.
+                inserted = await conn.execute(_INSERT_RETURNING, rows)
+            except IntegrityError as exc:
+                raise integrity_error(str(exc.orig), plan.accepted) from None
+            positions = {(row.stream_id, row.version): row.position for row in inserted}
+            for request in plan.accepted:
+                results.append((request, _recorded(request, positions)))
+            # Delivered at commit, to live runners LISTENing (stores/notifications.py).
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": NOTIFY_CHANNEL, "payload": str(max(positions.values()))},
             )
-        except IntegrityError as exc:
-            raise _integrity_error(exc, accepted) from None
-        return {(row.stream_id, row.version): row.position for row in result}
+        return results
+
+
+_STREAM_KEYS = ("stream_id", "stream_type", "version", "created_at", "updated_at")
+_upsert = pg_insert(streams)
+#: A stream's row: created, or moved to its new version (the plan checked which).
+_UPSERT_STREAM = _upsert.on_conflict_do_update(
+    index_elements=[streams.c.stream_id],
+    set_={"version": _upsert.excluded.version, "updated_at": _upsert.excluded.updated_at},
+)
+_INSERT_RETURNING = event_table.insert().returning(
+    event_table.c.position, event_table.c.stream_id, event_table.c.version
+)
+
+
+async def _versions(conn: AsyncConnection, stream_ids: set[str]) -> dict[str, tuple[int, str]]:
+    """Each stream's version and type now (under the write lock)."""
+    found: dict[str, tuple[int, str]] = {}
+    ids = sorted(stream_ids)
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(
+            select(streams.c.stream_id, streams.c.version, streams.c.stream_type).where(
+                streams.c.stream_id.in_(ids[start : start + 500])
+            )
+        )
+        found.update({row.stream_id: (row.version, row.stream_type) for row in rows})
+    return found
 
 
 def _recorded(request: AppendRequest, positions: dict[tuple[str, int], int]) -> list[RecordedEvent]:
+    sid, kind = request.stream_id, request.stream_type
     return [
-        recorded(
-            positions[(request.stream_id, row["version"])],
-            request.stream_id,
-            request.stream_type,
-            row["version"],
-            event,
-        )
-        for row, event in zip(request.rows, request.events, strict=True)
+        recorded(positions[(sid, version)], sid, kind, version, event)
+        for version, event in enumerate(request.events, start=request.expected_version + 1)
     ]
 
 
@@ -248,16 +207,3 @@ def _settle(request: AppendRequest, outcome: list[RecordedEvent] | BaseException
         request.outcome.set_exception(outcome)
     else:
         request.outcome.set_result(outcome)
-
-
-def _integrity_error(exc: IntegrityError, group: list[AppendRequest]) -> Exception:
-    message = str(exc.orig)
-    first = group[0]
-    if "event_id" in message:
-        where = f"stream {first.stream_id!r}" if len(group) == 1 else "a stream"
-        return StoreError(
-            f"an event id appended to {where} is already stored; every event "
-            "needs a new id. Nothing was written"
-        )
-    # The (stream_id, version) constraint: another writer got there first.
-    return ConcurrencyError(first.stream_id, first.expected_version, None)

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.errors import ConcurrencyError, StoreError
-from core.events import RecordedEvent
+from core.events import Metadata, RecordedEvent
 from stores import SqlEventStore, make_engine, open_stores
 from stores.schema import metadata
-from tests.store_contract import collect, new_event
+from tests.store_contract import collect, new_event, seconds
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -144,3 +145,58 @@ async def test_an_append_cancelled_before_its_group_writes_nothing(
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert isinstance(results[1], asyncio.CancelledError)
     assert [len(await store.read_stream(sid)) for sid in ids] == [2, 1, 2]
+
+
+async def test_stream_rows_of_a_group_keep_first_and_last_times(store: SqlEventStore) -> None:
+    [old] = await streams_at_version_one(store, 1)
+    created_before = (await store.stream_info(old)).created_at  # type: ignore[union-attr]
+    results = await outcomes(
+        store.append("new", "Thing", [new_event(at=seconds(10)), new_event(at=seconds(11))], 0),
+        store.append("new", "Thing", [new_event(at=seconds(12))], 2),
+        store.append(old, "Thing", [new_event(at=seconds(20))], 1),
+        store.append(old, "Thing", [new_event(at=seconds(30))], 1),  # conflicts: not its time
+    )
+    assert [type(r).__name__ for r in results] == ["list", "list", "list", "ConcurrencyError"]
+    new = await store.stream_info("new")
+    assert new is not None and (new.version, new.stream_type) == (3, "Thing")
+    assert (new.created_at, new.updated_at) == (seconds(10), seconds(12))
+    moved = await store.stream_info(old)
+    assert moved is not None and moved.version == 2
+    assert (moved.created_at, moved.updated_at) == (created_before, seconds(20))
+
+
+async def test_a_failed_group_writes_nothing_and_the_store_goes_on(store: SqlEventStore) -> None:
+    ids = await streams_at_version_one(store, 3)
+    stored = (await store.read_stream(ids[0]))[0]
+    duplicate = new_event().model_copy(update={"event_id": stored.event_id})
+    results = await outcomes(
+        store.append(ids[1], "Thing", [new_event(), duplicate], 1),
+        store.append("brand-new", "Thing", [new_event()], 0),
+    )
+    assert isinstance(results[0], StoreError) and isinstance(results[1], list)
+    info = await store.stream_info(ids[1])
+    assert info is not None and info.version == 1  # its stream row was not moved either
+    # every pooled connection is out of its transaction: reads and appends go on
+    assert (await store.append(ids[1], "Thing", [new_event()], 1))[0].version == 2
+    positions = [e.position for e in await collect(store.read_all())]
+    assert len(positions) == 5 and positions == sorted(set(positions))  # PostgreSQL may skip
+
+
+async def test_appended_envelopes_are_what_a_read_returns(store: SqlEventStore) -> None:
+    data = {"text": 'naïve ☃ "q" \\ \n', "nested": {"list": [1, 2.5, None, True]}}
+    meta = Metadata(user_id="ü\t", correlation_id="c-1", causation_id=None)
+    offset = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    events = [new_event(data=data, metadata=meta), new_event(at=offset, metadata=meta)]
+    appended = await store.append("env", "Thing", events, 0)
+    assert appended == await store.read_stream("env")
+    assert appended[1].recorded_at == offset and appended[1].recorded_at.tzinfo is UTC
+    data["text"] = "changed by the caller afterwards"
+    assert appended[0].data["text"].startswith("naïve")
+
+
+async def test_a_stream_id_that_is_not_text_is_refused_before_writing(
+    store: SqlEventStore,
+) -> None:
+    with pytest.raises(StoreError, match="must be text"):
+        await store.append(42, "Thing", [new_event()], 0)  # type: ignore[arg-type]
+    assert await store.head_position() == 0
