@@ -116,6 +116,11 @@ class ReadOnlyError(EventdeckError):
     exit_code = 8
 
 
+def read_only_refusal(action: str) -> str:
+    """The one message every read-only refusal gives, from the console to the database."""
+    return f"cannot {action}: eventdeck was started with --read-only"
+
+
 class UnknownProjection(InvalidInput):
     """A projection, saga or view name that this eventdeck does not know."""
 

@@ -9,6 +9,7 @@ from .engine import make_engine, normalise_url, redact_url
 from .event_store import SqlEventStore
 from .projection_store import SqlProjectionStore
 from .schema import SCHEMA_VERSION, ensure_schema
+from .schema_check import check_schema
 from .snapshot_store import SqlSnapshotStore
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "SqlEventStore",
     "SqlProjectionStore",
     "SqlSnapshotStore",
+    "check_schema",
     "ensure_schema",
     "make_engine",
     "normalise_url",
@@ -24,15 +26,19 @@ __all__ = [
 ]
 
 
-async def open_stores(url: str) -> tuple[SqlEventStore, SqlSnapshotStore]:
+async def open_stores(
+    url: str, *, read_only: bool = False
+) -> tuple[SqlEventStore, SqlSnapshotStore]:
     """Open the store at `url`: build the engine, create or check the schema.
 
     Both stores share one engine; `SqlEventStore.close()` disposes it. Every
     problem (bad URL, unreachable server, newer schema) is a StoreError.
+    `read_only` opens the database read-only (see `make_engine`) and only checks
+    the schema: a missing or older store is an error, never created or upgraded.
     """
-    engine = make_engine(url)
+    engine = make_engine(url, read_only=read_only)
     try:
-        await ensure_schema(engine)
+        await (check_schema(engine) if read_only else ensure_schema(engine))
     except BaseException:
         await engine.dispose()
         raise

@@ -17,6 +17,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -24,6 +25,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.errors import StoreError
+
+from .secrets import redact_url, remember_secrets
+
+__all__ = ["EngineProfile", "make_engine", "normalise_url", "profile_of", "redact_url"]
 
 #: Seconds a SQLite writer waits for another process's write lock before giving up.
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -38,10 +43,6 @@ VALID_URLS = (
     "or PostgreSQL (postgresql://user@host:5432/dbname)"
 )
 
-# Up to the last "@": a password may itself contain an unescaped "@" (over-hiding is safe).
-# Also for mistyped URLs ("postgres:/user:pw@host"), which must not leak either.
-_PASSWORD_IN_NETLOC = re.compile(r"^\s*(?P<head>[A-Za-z][A-Za-z0-9+.\-]*:/*[^:/@]*:).*@")
-_PASSWORD_IN_QUERY = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)[^&]*", re.IGNORECASE)
 # "scheme:" without "//" (but not a Windows drive letter): a mistyped URL, not a file name.
 _SCHEME_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
@@ -53,6 +54,8 @@ class EngineProfile:
     dialect: str  # "sqlite" or "postgresql"
     display_url: str  # password hidden: safe to print
     busy_timeout: float = BUSY_TIMEOUT_SECONDS
+    #: Opened read-only: the database itself refuses writes (see `make_engine`).
+    read_only: bool = False
     # SQLite allows one writer per file; queueing this process's writers here
     # keeps them from spinning on the file lock (other processes still wait on it).
     write_lock: asyncio.Lock | None = field(default=None)
@@ -63,14 +66,6 @@ class EngineProfile:
 
 
 _PROFILES: weakref.WeakKeyDictionary[Engine, EngineProfile] = weakref.WeakKeyDictionary()
-
-
-def redact_url(url: str | URL) -> str:
-    """The URL with any password replaced by `***`; safe to print or log."""
-    if isinstance(url, URL):
-        url = url.render_as_string(hide_password=False)
-    text = _PASSWORD_IN_NETLOC.sub(r"\g<head>***@", url)
-    return _PASSWORD_IN_QUERY.sub(r"\g<head>***", text)
 
 
 def normalise_url(url: str) -> URL:
@@ -95,7 +90,11 @@ def normalise_url(url: str) -> URL:
                 "PostgreSQL support needs the asyncpg driver, which is not installed: "
                 "pip install 'eventdeck[postgres]'"
             )
-        return parsed.set(drivername="postgresql+asyncpg")
+        query = dict(parsed.query)
+        if "sslmode" in query and "ssl" not in query:
+            # libpq's name (what users write); asyncpg takes the same values as `ssl`.
+            query["ssl"] = query.pop("sslmode")
+        return parsed.set(drivername="postgresql+asyncpg", query=query)
     raise StoreError(f"unsupported database URL {redact_url(text)!r}: {VALID_URLS}")
 
 
@@ -121,11 +120,19 @@ def _sqlite_url(database: str, original: str, query: Any = None) -> URL:
     return URL.create("sqlite+aiosqlite", database=str(path), query=query or {})
 
 
-def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEngine:
+def make_engine(
+    url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS, read_only: bool = False
+) -> AsyncEngine:
     """An async engine for `url` (see `normalise_url`); connects lazily, on first use.
 
     `busy_timeout` is how long a SQLite writer waits for another process's lock.
+    `read_only` opens the database so that it refuses every write itself, whatever
+    the code above it does: SQLite through a `file:...?mode=ro` URI (the file must
+    exist; a WAL store's -wal and -shm files are used as by any reader, so a
+    read-only console follows a writer live), PostgreSQL with every transaction
+    read-only (`default_transaction_read_only`).
     """
+    remember_secrets(url)
     parsed = normalise_url(url)
     display = redact_url(parsed)
     try:
@@ -133,17 +140,39 @@ def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Asyn
             # Every use ends its transaction itself (stores/transactions.py), so the
             # pool's rollback on check-in would be one more thread hop for nothing.
             engine = create_async_engine(
-                parsed, connect_args={"timeout": busy_timeout}, pool_reset_on_return=None
+                _read_only_sqlite(parsed) if read_only else parsed,
+                connect_args={"timeout": busy_timeout},
+                pool_reset_on_return=None,
             )
-            _configure_sqlite(engine.sync_engine, busy_timeout)
-            profile = EngineProfile("sqlite", display, busy_timeout, asyncio.Lock())
+            _configure_sqlite(engine.sync_engine, busy_timeout, read_only)
+            profile = EngineProfile(
+                "sqlite", display, busy_timeout, read_only=read_only, write_lock=asyncio.Lock()
+            )
         else:
-            engine = create_async_engine(parsed, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS})
-            profile = EngineProfile("postgresql", display)
+            connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+            if read_only:
+                connect_args["server_settings"] = {"default_transaction_read_only": "on"}
+            engine = create_async_engine(parsed, connect_args=connect_args)
+            profile = EngineProfile("postgresql", display, read_only=read_only)
     except ImportError as exc:  # the driver is missing although find_spec saw it
         raise StoreError(f"cannot load the database driver for {display}: {exc}") from None
     _PROFILES[engine.sync_engine] = profile
     return engine
+
+
+def _read_only_sqlite(parsed: URL) -> URL:
+    """The SQLite URI filename that opens the file read-only (SQLAlchemy's pysqlite
+    "URI connections": `uri=true` in the query, the rest goes to SQLite)."""
+    path = Path(parsed.database or "").resolve()
+    if not path.is_file():
+        raise StoreError(
+            f"no eventdeck store at {str(path)!r}: a read-only open (--read-only, doctor) never "
+            "creates one; check the --db path"
+        )
+    return parsed.set(
+        database="file:" + quote(str(path)),
+        query={**parsed.query, "mode": "ro", "uri": "true"},
+    )
 
 
 def profile_of(engine: AsyncEngine) -> EngineProfile:
@@ -157,7 +186,7 @@ def profile_of(engine: AsyncEngine) -> EngineProfile:
         ) from None
 
 
-def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop the driver from issuing its own (late) BEGIN; `_on_begin` does it.
@@ -166,7 +195,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA journal_mode")
-            if str(cursor.fetchone()[0]).lower() != "wal":
+            if str(cursor.fetchone()[0]).lower() != "wal" and not read_only:
                 # Persistent in the file; only the first opener pays for the switch.
                 cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")

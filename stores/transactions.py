@@ -15,13 +15,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.errors import EventdeckError, StoreError
+from core.errors import EventdeckError, ReadOnlyError, StoreError, read_only_refusal
 
 from .engine import BEGIN_OPTION, EngineProfile, profile_of
+from .secrets import hide_secrets
 
 #: Key of the PostgreSQL advisory lock held by every transaction that allocates
 #: event positions ("evdk" + "pos" in ASCII), so positions commit in order.
 POSITION_LOCK_KEY = 0x6576646B_706F73
+#: PostgreSQL's SQLSTATE for a write in a read-only transaction.
+PG_READ_ONLY_TRANSACTION = "25006"
 
 
 @contextlib.asynccontextmanager
@@ -43,6 +46,8 @@ async def writing(engine: AsyncEngine, *, ordered: bool = False) -> AsyncIterato
     order. SQLite needs no such lock: BEGIN IMMEDIATE already admits one writer.
     """
     profile = profile_of(engine)
+    if profile.read_only:
+        raise ReadOnlyError(read_only_refusal("write to the store"))
     async with translated_errors(profile), _process_lock(profile), engine.connect() as conn:
         if profile.is_sqlite:
             await conn.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
@@ -71,9 +76,22 @@ async def translated_errors(profile: EngineProfile) -> AsyncIterator[None]:
     except EventdeckError:
         raise
     except DBAPIError as exc:
+        if _refused_as_read_only(exc):
+            raise ReadOnlyError(read_only_refusal("write to the store")) from exc
         raise StoreError(describe_error(profile, _reason(exc.orig or exc))) from exc
     except (OSError, TimeoutError) as exc:
         raise StoreError(describe_error(profile, _reason(exc))) from exc
+
+
+def _refused_as_read_only(exc: DBAPIError) -> bool:
+    """The database refused a write because it was opened read-only."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == PG_READ_ONLY_TRANSACTION:
+        return True
+    if getattr(orig, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+        return True
+    text = str(orig or exc)
+    return "attempt to write a readonly database" in text or "read-only transaction" in text
 
 
 def describe_error(profile: EngineProfile, reason: str) -> str:
@@ -96,7 +114,8 @@ def describe_error(profile: EngineProfile, reason: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    # A driver's message may quote the DSN or the connect arguments.
+    lines = [line.strip() for line in hide_secrets(str(exc)).splitlines() if line.strip()]
     reason = lines[0] if lines else type(exc).__name__
     # SQLAlchemy prefixes driver messages with the exception's class path.
     return reason.split(") ", 1)[1] if reason.startswith("(") and ") " in reason else reason
