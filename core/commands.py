@@ -175,7 +175,16 @@ def make_command(cls: type[C], data: Mapping[str, Any]) -> C:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]) or "command"
+            # a key of the caller's data (an unknown field) is quoted and cut short
+            field = (
+                ".".join(
+                    str(part)
+                    if isinstance(part, int) or len(part) <= 40 and part.isidentifier()
+                    else repr(part[:40])
+                    for part in error["loc"]
+                )
+                or "command"
+            )
             message = str(error["msg"]).removeprefix("Value error, ")
             problems.append(f"{field}: {message}")
         raise InvalidInput(f"invalid {cls.command_name}: " + "; ".join(problems)) from None

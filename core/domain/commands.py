@@ -8,6 +8,7 @@ decimal places; it is never a float.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
@@ -28,16 +29,43 @@ MAX_QUANTITY = 100_000
 CENTS = Decimal("0.01")
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _ID = re.compile(r"^\S+$")
+#: The longest stream id the store keeps (its `stream_id` column).
+MAX_STREAM_ID = 255
+#: How much of a value a message quotes.
+_QUOTE = 40
 
 
 # Validators raise ValueError even for a wrong type (ruff TRY004): pydantic turns only
 # ValueError into a validation message; a TypeError would escape as a crash.
+# Messages quote values with `_quoted` / `_shown`: always one line, never a wall of text.
+
+
+def _quoted(value: Any) -> str:
+    """`value` as a message quotes it: repr (line breaks escaped), long text cut short."""
+    if isinstance(value, str):
+        if len(value) <= _QUOTE:
+            return repr(value)
+        return f"{value[:_QUOTE]!r}... ({len(value)} characters)"
+    return _shown(value)
+
+
+def _shown(value: Any) -> str:
+    """A number as written: plain when it is short printable text, else `_quoted`."""
+    if isinstance(value, str):
+        text = value.strip()
+        return text if text.isprintable() and 0 < len(text) <= _QUOTE else _quoted(text)
+    try:
+        text = str(value)
+    except ValueError:  # an int beyond str()'s digit limit
+        return "a number of more than 4300 digits"
+    return text if len(text) <= _QUOTE else f"{text[:_QUOTE]}... ({len(text)} characters)"
 
 
 def parse_money(value: Any, what: str = "amount") -> Decimal:
     """A positive, finite amount with at most 2 decimal places, as Decimal; else ValueError."""
     if isinstance(value, bool):
         raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}")  # noqa: TRY004
+    shown = _shown(value)
     if isinstance(value, float):
         value = repr(value)  # a JSON number: keep the digits as written, never float maths
     if isinstance(value, str):
@@ -45,38 +73,50 @@ def parse_money(value: Any, what: str = "amount") -> Decimal:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}") from None
+            raise ValueError(f"{what} must be a decimal number like 12.50, not {shown}") from None
     elif isinstance(value, (Decimal, int)):
         number = Decimal(value)
     else:
-        raise ValueError(f"{what} must be a decimal number like 12.50, not {value!r}")  # noqa: TRY004
+        raise ValueError(f"{what} must be a decimal number like 12.50, not {_quoted(value)}")  # noqa: TRY004
     if not number.is_finite():
-        raise ValueError(f"{what} must be a finite number like 12.50, not {value}")
+        raise ValueError(f"{what} must be a finite number like 12.50, not {shown}")
     if number <= 0:
-        raise ValueError(f"{what} must be above 0, not {value}")
+        raise ValueError(f"{what} must be above 0, not {shown}")
     if number > MAX_AMOUNT:
-        raise ValueError(f"{what} must be at most {MAX_AMOUNT}, not {value}")
+        raise ValueError(f"{what} must be at most {MAX_AMOUNT}, not {shown}")
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2 and number != number.quantize(CENTS):
-        raise ValueError(f"{what} must have at most 2 decimal places, not {value}")
+        raise ValueError(f"{what} must have at most 2 decimal places, not {shown}")
     return number.quantize(CENTS)
 
 
 def _quantity(value: Any) -> int:
+    refusal = f"quantity must be a whole number above 0, not {_quoted(value)}"
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"quantity must be a whole number above 0, not {value!r}")  # noqa: TRY004
-    text = str(value).strip()
-    if not text.isdigit() or int(text) <= 0:
-        raise ValueError(f"quantity must be a whole number above 0, not {value!r}")
-    if int(text) > MAX_QUANTITY:
-        raise ValueError(f"quantity must be at most {MAX_QUANTITY}, not {value}")
-    return int(text)
+        raise ValueError(refusal)  # noqa: TRY004
+    quantity: int
+    if isinstance(value, str):
+        text = value.strip()
+        # ASCII digits only: int() refuses some isdigit() characters ('²'), and more
+        # than 4300 digits
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(refusal)
+        if len(text.lstrip("0")) > len(str(MAX_QUANTITY)):
+            raise ValueError(f"quantity must be at most {MAX_QUANTITY}, not {_shown(text)}")
+        quantity = int(text)
+    else:
+        quantity = value
+    if quantity <= 0:
+        raise ValueError(refusal)
+    if quantity > MAX_QUANTITY:
+        raise ValueError(f"quantity must be at most {MAX_QUANTITY}, not {_shown(quantity)}")
+    return quantity
 
 
 def _sku(value: Any) -> str:
     if not isinstance(value, str) or not _SKU.match(value.strip()):
         raise ValueError(
-            f"product SKU must be letters, digits, '.', '_', '/' or '-', not {value!r}"
+            f"product SKU must be letters, digits, '.', '_', '/' or '-', not {_quoted(value)}"
         )
     return value.strip()
 
@@ -84,14 +124,16 @@ def _sku(value: Any) -> str:
 def _item_from_text(text: str) -> OrderItem:
     parts = text.strip().split(":")
     if len(parts) != 3:
-        raise ValueError(f"bad item {text!r}: expected 3 parts separated by ':'; {ITEM_FORM}")
+        raise ValueError(
+            f"bad item {_quoted(text)}: expected 3 parts separated by ':'; {ITEM_FORM}"
+        )
     sku, quantity, price = parts
     try:
         return OrderItem(
             product_id=_sku(sku), quantity=_quantity(quantity), price=parse_money(price, "price")
         )
     except ValueError as exc:
-        raise ValueError(f"bad item {text!r}: {exc}; {ITEM_FORM}") from None
+        raise ValueError(f"bad item {_quoted(text)}: {exc}; {ITEM_FORM}") from None
 
 
 def parse_item(text: str) -> OrderItem:
@@ -112,7 +154,7 @@ def _coerce_item(value: Any) -> OrderItem:
         raise ValueError(f"an item must be SKU:QTY:PRICE text or an object; {ITEM_FORM}")  # noqa: TRY004
     unknown = set(value) - {"product_id", "quantity", "price"}
     if unknown:
-        raise ValueError(f"unknown item field(s) {', '.join(sorted(unknown))}")
+        raise ValueError(f"unknown item field(s) {', '.join(map(_quoted, sorted(unknown)))}")
     return OrderItem(
         product_id=_sku(value.get("product_id")),
         quantity=_quantity(value.get("quantity")),
@@ -131,23 +173,43 @@ def _text(what: str, hint: str = "") -> AfterValidator:
 
 def _identifier(value: str) -> str:
     if not _ID.match(value):
-        raise ValueError(f"ids must be one word without spaces, not {value!r}")
+        raise ValueError(f"ids must be one word without spaces, not {_quoted(value)}")
     if len(value) > 100:
         raise ValueError("ids must be at most 100 characters")
+    if not value.isprintable():
+        # NUL cannot be stored in PostgreSQL text; ids become stream ids and read-model keys
+        raise ValueError(f"ids must not contain control characters, not {_quoted(value)}")
+    return value
+
+
+def _reference(value: str) -> str:
+    """An existing stream's id: what no store can hold is refused before any read."""
+    if len(value) > MAX_STREAM_ID:
+        raise ValueError(f"ids must be at most {MAX_STREAM_ID} characters, not {len(value)}")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError(f"ids must not contain control characters, not {_quoted(value)}")
     return value
 
 
 def _email(value: str | None) -> str | None:
     if value is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
-        raise ValueError(f"{value!r} is not an email address like name@example.com")
+        raise ValueError(f"{_quoted(value)} is not an email address like name@example.com")
     return value or None
 
 
 Money = Annotated[Decimal, BeforeValidator(parse_money)]
 Item = Annotated[OrderItem, BeforeValidator(_coerce_item)]
 Id = Annotated[str, _text("id"), AfterValidator(_identifier)]
-OrderId = Annotated[str, _text("order id", "give the order's id, e.g. ord-1a2b3c4d5e6f")]
-AccountId = Annotated[str, _text("account id", "give the account's id, e.g. acc-1a2b3c4d5e6f")]
+OrderId = Annotated[
+    str,
+    _text("order id", "give the order's id, e.g. ord-1a2b3c4d5e6f"),
+    AfterValidator(_reference),
+]
+AccountId = Annotated[
+    str,
+    _text("account id", "give the account's id, e.g. acc-1a2b3c4d5e6f"),
+    AfterValidator(_reference),
+]
 
 
 class PlaceOrder(Command):
@@ -201,7 +263,12 @@ class ShipOrder(Command):
     @field_validator("estimated_delivery")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else ensure_utc(value)
+        try:
+            return None if value is None else ensure_utc(value)
+        except OverflowError:  # e.g. 9999-12-31T23:59-05:00 is after year 9999 in UTC
+            raise ValueError(
+                "estimated delivery is out of range: give a time before 9999 in UTC"
+            ) from None
 
 
 class CancelOrder(Command):
@@ -298,7 +365,7 @@ def _coerce_reserved_item(value: Any) -> ReservedItem:
         raise ValueError("an item must be SKU:QTY text or an object")  # noqa: TRY004
     unknown = set(value) - {"product_id", "quantity", "price"}
     if unknown:
-        raise ValueError(f"unknown item field(s) {', '.join(sorted(unknown))}")
+        raise ValueError(f"unknown item field(s) {', '.join(map(_quoted, sorted(unknown)))}")
     return ReservedItem(
         product_id=_sku(value.get("product_id")), quantity=_quantity(value.get("quantity"))
     )
