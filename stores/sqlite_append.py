@@ -30,7 +30,7 @@ from sqlalchemy import Insert, bindparam, func, literal_column, select, union_al
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.errors import ReadOnlyError, StoreError
+from core.errors import ReadOnlyError, StoreError, read_only_refusal
 
 from .engine import EngineProfile, profile_of
 from .group_plan import AppendRequest, Outcome, integrity_error, plan_group
@@ -87,8 +87,8 @@ class SqliteGroupWriter:
     async def commit(self, group: list[AppendRequest]) -> list[tuple[AppendRequest, Outcome]]:
         """One transaction for the group; each append's outcome, valid once this returns."""
         profile = self._profile
-        if getattr(profile, "read_only", False):  # the database was opened read-only
-            raise ReadOnlyError("cannot write to the store: eventdeck was started with --read-only")
+        if profile.read_only:  # as `stores.transactions.writing` refuses
+            raise ReadOnlyError(read_only_refusal("write to the store"))
         try:
             async with (
                 translated_errors(profile),
