@@ -63,13 +63,13 @@ class EventApplier:
                 return UndecodedEvent(type=record.type, problem=exc.problem)
             return exc
 
-    def prefetch_keys(self, decoded: Decoded, record: RecordedEvent) -> list[str]:
+    def prefetch_keys(self, decoded: Decoded, record: RecordedEvent) -> tuple[str, ...]:
         if isinstance(decoded, StoredRecordError):
-            return []
+            return ()
         try:
-            return list(self.processor.prefetch_keys(decoded, record))
+            return tuple(self.processor.prefetch_keys(decoded, record))
         except Exception:  # noqa: BLE001 - apply() will meet (and dead-letter) the same problem
-            return []
+            return ()
 
     async def apply(
         self,

@@ -157,6 +157,7 @@ class ProcessorWorker:
 
     async def release(self) -> None:
         """Give the lease up (graceful stop), so another worker can take over at once."""
+        await self._batches.close()
         if self._leased_generation is not None:
             await self._store.release_lease(self.name, self._leased_generation, self.owner)
             self._leased_generation = None

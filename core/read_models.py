@@ -3,14 +3,18 @@
 The runner prefetches a batch's documents in one query into a
 `DocumentCache`. Each event gets its own `OverlayView` on top: reads see the
 cache, writes stay in the overlay until the handler returns, and only then are
-they encoded and merged, so a failing event leaves nothing behind. At the end
-of the batch the cache's changes are committed with the checkpoint.
+they checked and merged, so a failing event leaves nothing behind and a
+document that is not JSON fails its own event (InvalidDocument). The cache
+keeps private plain-JSON copies (what the store would give back), and a
+changed document is encoded once, when the batch commits it with the
+checkpoint, however many events of the batch changed it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Collection, Iterable
+from math import isfinite
 from typing import Any
 
 from .projections import Document, ProjectionError
@@ -18,19 +22,50 @@ from .projections import Document, ProjectionError
 Fetch = Callable[[Collection[str]], Awaitable[dict[str, Document]]]
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+#: Types a JSON document shares without copying (immutable; floats are checked apart).
+_ATOMS = frozenset({str, int, bool, type(None)})
+_MISSING: Any = object()
 
 
 class InvalidDocument(ProjectionError):
     """A handler wrote a document that is not a JSON object: the event is a dead letter."""
 
 
+class _NotPlain(Exception):
+    """A value outside plain JSON types (a subclass, a tuple, a non-finite float...)."""
+
+
 def copy_document(value: Any) -> Any:
     """A deep copy of JSON-shaped data (much cheaper than `copy.deepcopy`)."""
+    if type(value) is dict:
+        try:
+            return _plain_object(value)
+        except (_NotPlain, RecursionError):
+            pass
     if isinstance(value, dict):
         return {key: copy_document(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [copy_document(item) for item in value]
     return value
+
+
+def _plain_object(value: dict[Any, Any]) -> dict[str, Any]:
+    """A copy of a dict made only of plain JSON values, or _NotPlain."""
+    for key in value:
+        if type(key) is not str:
+            raise _NotPlain
+    return {key: item if type(item) in _ATOMS else _plain(item) for key, item in value.items()}
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return _plain_object(value)
+    if kind is list:
+        return [item if type(item) in _ATOMS else _plain(item) for item in value]
+    if kind is float and isfinite(value):
+        return value
+    raise _NotPlain
 
 
 def encode_document(key: str, document: Document) -> str:
@@ -41,57 +76,81 @@ def encode_document(key: str, document: Document) -> str:
         raise InvalidDocument(f"document {key!r} is not JSON-serialisable: {exc}") from None
 
 
+def snapshot_document(key: str, document: Document) -> Document:
+    """A private plain-JSON copy of a written document, as the store would give it
+    back (tuples as lists, subclasses as their JSON type); InvalidDocument if it
+    cannot be stored as JSON."""
+    try:
+        return _plain_object(document)
+    except (_NotPlain, RecursionError):
+        loaded: Document = json.loads(encode_document(key, document))
+        return loaded
+
+
 class DocumentCache:
     """One generation's documents as a batch has seen and changed them."""
 
     def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
-        #: key -> document (None: known not to exist)
-        self._documents: dict[str, Document | None] = {}
-        #: key -> JSON text to upsert, or None to delete
-        self.changes: dict[str, str | None] = {}
+        #: key -> plain JSON document, private to the cache (None: known not to exist)
+        self.documents: dict[str, Document | None] = {}
+        #: key -> document changed since the last commit (None: deleted), first change first
+        self.changed: dict[str, Document | None] = {}
 
     async def prefetch(self, keys: Iterable[str]) -> None:
         """Load every key not yet known, in one query."""
-        missing = {key for key in keys if key not in self._documents}
+        documents = self.documents
+        missing = {key for key in keys if key not in documents}
         if missing:
             await self._load(missing)
 
     async def get(self, key: str) -> Document | None:
         """The document at `key` (shared: callers copy before changing it)."""
-        if key not in self._documents:
+        if key not in self.documents:
             await self._load({key})
-        return self._documents[key]
+        return self.documents[key]
 
     async def _load(self, keys: Collection[str]) -> None:
         found = await self._fetch(keys)
         for key in keys:
-            self._documents[key] = found.get(key)
+            self.documents[key] = found.get(key)
 
-    def absorb(self, writes: dict[str, Document | None], encoded: dict[str, str | None]) -> None:
-        """Take an event's finished writes into the batch."""
-        self._documents.update(writes)
-        self.changes.update(encoded)
+    def absorb(self, writes: dict[str, Document | None]) -> None:
+        """Take an event's finished writes (private plain-JSON documents) into the batch."""
+        self.documents.update(writes)
+        self.changed.update(writes)
 
     def upserts(self) -> dict[str, str]:
-        return {key: text for key, text in self.changes.items() if text is not None}
+        """The changed documents as JSON text, encoded once each."""
+        return {
+            key: encode_document(key, document)
+            for key, document in self.changed.items()
+            if document is not None
+        }
 
     def deletes(self) -> list[str]:
-        return [key for key, text in self.changes.items() if text is None]
+        return [key for key, document in self.changed.items() if document is None]
+
+    def committed(self) -> None:
+        """The changes so far are stored: the next commit starts from none."""
+        self.changed.clear()
 
 
 class OverlayView:
     """The `View` one event's handler sees: copy-on-write over the batch's cache."""
+
+    __slots__ = ("_cache", "_writes")
 
     def __init__(self, cache: DocumentCache) -> None:
         self._cache = cache
         self._writes: dict[str, Document | None] = {}
 
     async def get(self, key: str) -> Document | None:
-        if key in self._writes:
-            document = self._writes[key]
-        else:
-            document = await self._cache.get(key)
+        document = self._writes.get(key, _MISSING)
+        if document is _MISSING:
+            document = self._cache.documents.get(key, _MISSING)
+            if document is _MISSING:
+                document = await self._cache.get(key)
         return None if document is None else copy_document(document)
 
     def put(self, key: str, document: Document) -> None:
@@ -106,9 +165,10 @@ class OverlayView:
         self._writes[key] = None
 
     def commit(self) -> None:
-        """Encode the writes (InvalidDocument leaves the cache untouched) and merge them."""
-        encoded = {
-            key: None if document is None else encode_document(key, document)
+        """Check and copy the writes (InvalidDocument leaves the cache untouched), then
+        merge them."""
+        writes = {
+            key: None if document is None else snapshot_document(key, document)
             for key, document in self._writes.items()
         }
-        self._cache.absorb(self._writes, encoded)
+        self._cache.absorb(writes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -32,4 +32,6 @@ def average(total: Decimal, count: int) -> str:
 
 def iso(when: datetime) -> str:
     """An aware UTC time as ISO 8601 (`2025-01-06T09:00:00+00:00`), like `events --json`."""
+    if when.tzinfo is UTC:  # what the stores give: no conversion needed
+        return when.isoformat()
     return ensure_utc(when).isoformat()
