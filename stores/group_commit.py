@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.errors import StoreError
 from core.events import NewEvent, RecordedEvent
+from core.gc_pause import paused_collector
 
 from .engine import profile_of
 from .group_plan import AppendRequest, Outcome, integrity_error, plan_group
@@ -77,9 +78,12 @@ class GroupCommitter:
     ) -> list[RecordedEvent]:
         """Queue one append and wait for its own outcome."""
         # Encoded before queueing: a bad payload fails without taking any lock.
-        rows = event_values(
-            stream_id, stream_type, expected_version, events, sqlite=self._sqlite is not None
-        )
+        # The collector is paused while rows are built: most die by refcount at the
+        # commit, unwalked (core/gc_pause.py).
+        with paused_collector():
+            rows = event_values(
+                stream_id, stream_type, expected_version, events, sqlite=self._sqlite is not None
+            )
         loop = asyncio.get_running_loop()
         request = AppendRequest(
             stream_id, stream_type, expected_version, rows, events, loop.create_future()

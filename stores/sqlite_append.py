@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.errors import ReadOnlyError, StoreError, read_only_refusal
+from core.gc_pause import paused_collector
 
 from .engine import EngineProfile, profile_of
 from .group_plan import AppendRequest, Outcome, integrity_error, plan_group
@@ -126,16 +127,18 @@ class SqliteGroupWriter:
             await driver.executemany(self._upsert_streams, plan.streams)
             position = head
             values: list[tuple[Any, ...]] = []
-            for request in plan.accepted:
-                for row in request.rows:
-                    position += 1
-                    values.append((position, *row))
+            with paused_collector():
+                for request in plan.accepted:
+                    for row in request.rows:
+                        position += 1
+                        values.append((position, *row))
             await driver.executemany(self._insert_events, values)
         # The envelopes are built while the COMMIT waits for the disk in the
         # driver's thread (the GIL is free during the fsync).
         committing = asyncio.ensure_future(driver.execute("COMMIT"))
         await asyncio.sleep(0)  # the COMMIT is on its way
-        results = plan.decided + _envelopes(plan.accepted, head)
+        with paused_collector():
+            results = plan.decided + _envelopes(plan.accepted, head)
         await committing
         return results
 
