@@ -226,7 +226,7 @@ def decode_event(row: Any) -> RecordedEvent:
     metadata: Metadata | None
     recorded_at: datetime | None
     try:
-        metadata = Metadata.model_validate_json(metadata_text)
+        metadata = _metadata(metadata_text)
         recorded_at = parse_stored_time(stored_at)
     except (ValidationError, ValueError, TypeError):
         metadata = recorded_at = None
@@ -272,6 +272,22 @@ def decode_event(row: Any) -> RecordedEvent:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
         raise CorruptRecord(position, stream_id, f"invalid {where}: {error['msg']}") from None
+
+
+#: The last metadata decoded, by its stored text: the events of one command are
+#: consecutive and share their metadata, and `Metadata` is frozen, so they can
+#: share one instance instead of each parsing and validating the same text.
+_last_metadata: tuple[str, Metadata] | None = None
+
+
+def _metadata(text: Any) -> Metadata:
+    global _last_metadata
+    last = _last_metadata
+    if last is not None and last[0] == text:
+        return last[1]
+    metadata = Metadata.model_validate_json(text)
+    _last_metadata = (text, metadata)
+    return metadata
 
 
 def load_state(text: str) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 import stores.engine
 from core.errors import CorruptRecord, StoreError
+from core.events import Metadata
 from core.ports import EventStore, SnapshotStore
 from core.snapshots import Snapshot
 from stores import (
@@ -362,3 +363,17 @@ async def test_several_processes_append_to_one_stream(tmp_path: Path) -> None:
         assert await es.head_position() == processes * each
     finally:
         await es.close()
+
+
+async def test_events_sharing_metadata_read_back_with_their_own(
+    sql: tuple[SqlEventStore, SqlSnapshotStore, Path],
+) -> None:
+    """Consecutive events of one command share one decoded Metadata; others keep theirs."""
+    es, _, _ = sql
+    ann = Metadata(user_id="ann", correlation_id="c1", causation_id="c1")
+    bob = Metadata(user_id="bob", correlation_id="c2")
+    written = [ann, ann, bob, ann, Metadata()]
+    await es.append("s", "thing", [new_event(metadata=m) for m in written], 0)
+    read = [event.metadata for event in await es.read_stream("s")]
+    assert read == written
+    assert read[0] is read[1] and read[2] is not read[3]
