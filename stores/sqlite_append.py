@@ -134,12 +134,15 @@ class SqliteGroupWriter:
                         values.append((position, *row))
             await driver.executemany(self._insert_events, values)
         # The envelopes are built while the COMMIT waits for the disk in the
-        # driver's thread (the GIL is free during the fsync).
-        committing = asyncio.ensure_future(driver.execute("COMMIT"))
+        # driver's thread (the GIL is free during the fsync); they are handed out
+        # only if it succeeds.
+        committing = asyncio.create_task(driver.execute("COMMIT"))
         await asyncio.sleep(0)  # the COMMIT is on its way
-        with paused_collector():
-            results = plan.decided + _envelopes(plan.accepted, head)
-        await committing
+        try:
+            with paused_collector():
+                results = plan.decided + _envelopes(plan.accepted, head)
+        finally:
+            await committing
         return results
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy.dialects import sqlite
 
@@ -155,3 +157,26 @@ async def test_a_payload_that_is_not_json_writes_nothing(store: SqlEventStore) -
     with pytest.raises(StoreError, match="nothing was written"):
         await store.append("s", "Thing", [new_event(), bad], 0)
     assert await store.head_position() == 0 and await store.stream_info("s") is None
+
+
+async def test_a_failed_commit_writes_nothing_and_the_appends_retry_alone(
+    store: SqlEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for sid in ("a", "b", "c"):
+        await store.append(sid, "Thing", [new_event()], 0)
+    execute = aiosqlite.Connection.execute
+    failures = [sqlite3.OperationalError("disk I/O error")]
+
+    async def failing_once(self: aiosqlite.Connection, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT" and failures:
+            raise failures.pop()
+        return await execute(self, sql, *args)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute", failing_once)
+    results = await asyncio.gather(
+        *(store.append(sid, "Thing", [new_event()], 1) for sid in ("a", "b", "c"))
+    )
+    assert not failures and store.group_stats.retried_alone == 3
+    assert [[e.version for e in r] for r in results] == [[2], [2], [2]]
+    assert [e.position for e in await collect(store.read_all())] == [1, 2, 3, 4, 5, 6]
+    assert [e.position for r in results for e in r] == [4, 5, 6]
