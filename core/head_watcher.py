@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Protocol
 
 from .errors import StoreError
 from .ports import EventStore
 
 log = logging.getLogger(__name__)
+
+#: Seconds between head reads at most while the store cannot be reached.
+MAX_RETRY_INTERVAL = 5.0
 
 
 class WakeupSource(Protocol):
@@ -56,8 +60,13 @@ class HeadWatcher:
         self._task = asyncio.create_task(self._poll(), name="eventdeck-head-watcher")
 
     async def _poll(self) -> None:
+        failing_since: float | None = None  # the head could not be read since then
+        delay = self._poll_interval
         while not self._closed:
-            if self._wakeups is not None:
+            if failing_since is not None:  # back off while the store is unreachable
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_INTERVAL)
+            elif self._wakeups is not None:
                 try:
                     await self._wakeups.wait(self._interval)
                 except Exception as exc:  # noqa: BLE001 - notifications failing: keep polling
@@ -72,10 +81,17 @@ class HeadWatcher:
             try:
                 head = await self._events.head_position()
             except StoreError as exc:
-                log.warning("cannot read the head position (%s); retrying", exc)
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    log.warning("cannot read the head position (%s); retrying with backoff", exc)
                 continue
             finally:
                 self._reading = False
+            if failing_since is not None:
+                log.info(
+                    "reading the head position again after %.1f s", time.monotonic() - failing_since
+                )
+                failing_since, delay = None, self._poll_interval
             if head != self.head:
                 self.head = head
                 async with self._changed:

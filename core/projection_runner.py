@@ -85,6 +85,7 @@ class ProjectionRunner:
         self._store = store
         self._clock = clock
         self._wakeups = wakeups
+        self._outage = StoreOutage()
         self.appliers: dict[str, EventApplier] = {}
         self.workers: dict[str, ProcessorWorker] = {}
         for processor in processors:
@@ -216,8 +217,10 @@ class ProjectionRunner:
         """Keep the processors up to date until `stop` is set.
 
         Graceful: the batch in progress is finished and committed, then the
-        leases are released. A processor whose store keeps failing is retried
-        after a pause (the error goes to `on_error` and the log), never dropped.
+        leases are released. A processor whose store keeps failing (a server
+        restart, a lock held too long) is retried with exponential backoff, never
+        dropped: its first error goes to `on_error`, and the log says once that the
+        store cannot be used and once that it answers again (no traceback).
         """
         stop = stop or asyncio.Event()
         workers = self.select(names)
@@ -259,9 +262,17 @@ class ProjectionRunner:
     ) -> None:
         config = self.config
         next_renewal = 0.0
+        failures = 0  # steps in a row that failed with a StoreError
         while not stop.is_set():
             try:
+                if failures:
+                    # one cheap read first: no full step (with its own retries) while the
+                    # store cannot be reached
+                    await self._events.head_position()
                 step = await worker.step(watcher.head)
+                if failures:
+                    failures = 0
+                    self._outage.ended(worker.name)
                 if step.kind == "batch":
                     assert step.result is not None
                     if on_batch is not None:
@@ -278,11 +289,54 @@ class ProjectionRunner:
                     await watcher.wait_beyond(step.checkpoint.position, config.renew_interval)
                 else:  # paused, or leased to another worker: look again soon
                     await _wait(stop, config.renew_interval)
+            except StoreError as exc:  # unreachable or locked: wait with backoff, no traceback
+                failures += 1
+                delay = config.transient.delay_after(failures)
+                self._outage.began(worker.name, exc, delay)
+                if on_error is not None and failures == 1:
+                    on_error(worker.name, exc)
+                await _wait(stop, delay)
             except Exception as exc:  # a live worker reports and carries on
                 log.exception("projection %s failed; retrying", worker.name)
                 if on_error is not None:
                     on_error(worker.name, exc)
                 await _wait(stop, config.transient.max_delay)
+
+
+class StoreOutage:
+    """What a live runner says while its store cannot be used: one line when the first
+    projection fails (after its step's own retries), one when the store answers again;
+    the tries in between are only logged at debug level."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def began(self, name: str, error: StoreError, delay: float) -> None:
+        if self.since is not None:
+            log.debug(
+                "projection %s still cannot use the store (%s); next try in %.2f s",
+                name,
+                error,
+                delay,
+            )
+            return
+        self.since = time.monotonic()
+        log.warning(
+            "projection %s cannot use the store: %s. Live projections wait and retry "
+            "with backoff; nothing is lost",
+            name,
+            error,
+        )
+
+    def ended(self, name: str) -> None:
+        if self.since is None:
+            return
+        log.warning(
+            "the store is reachable again after %.1f s; live projections resume (%s first)",
+            time.monotonic() - self.since,
+            name,
+        )
+        self.since = None
 
 
 def _add(summary: CatchUpSummary, result: BatchResult) -> None:

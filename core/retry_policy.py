@@ -25,6 +25,10 @@ class RetryPolicy:
     factor: float = 2.0
     max_delay: float = 5.0
 
+    def delay_after(self, failures: int) -> float:
+        """The wait after `failures` failures in a row (for retrying without end)."""
+        return min(self.first_delay * self.factor ** min(max(failures - 1, 0), 64), self.max_delay)
+
     def delays(self) -> Iterator[float]:
         """The waits between attempts (`attempts - 1` of them)."""
         delay = self.first_delay
@@ -45,8 +49,12 @@ async def retry_transient(
     sleep: Sleep = asyncio.sleep,
     what: str = "operation",
 ) -> T:
-    """Run `operation`, retrying it on StoreError with backoff; the last error propagates."""
+    """Run `operation`, retrying it on StoreError with backoff; the last error propagates.
+
+    The first retry is logged as a warning, the later ones at debug level only (one
+    line per trouble, not one per try)."""
     delays = policy.delays()
+    tries = 0
     while True:
         try:
             return await operation()
@@ -54,5 +62,14 @@ async def retry_transient(
             delay = next(delays, None)
             if delay is None:
                 raise
-            log.warning("%s failed (%s); retrying in %.2f s", what, exc, delay)
+            tries += 1
+            if tries == 1:
+                log.warning(
+                    "%s failed (%s); retrying with backoff, %d more tries at most",
+                    what,
+                    exc,
+                    policy.attempts - 1,
+                )
+            else:
+                log.debug("%s failed again (%s); retrying in %.2f s", what, exc, delay)
             await sleep(delay)
