@@ -19,6 +19,7 @@ import click
 from core.errors import EventdeckError
 
 from .bootstrap import System, open_system
+from .output import one_line
 
 DEFAULT_DB = "eventdeck.db"
 
@@ -86,7 +87,7 @@ def current_settings() -> Settings:
 
 
 def fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {one_line(message)}", err=True)
     sys.exit(code)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -51,3 +52,18 @@ def seconds_text(value: float | None) -> str:
     if value < 5400:
         return f"{value / 60:.1f}m"
     return f"{value / 3600:.1f}h"
+
+
+#: Every character `str.splitlines` breaks a line at.
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+#: A run without spaces this long is an echoed value, not prose: it is cut short.
+_LONG_WORD = re.compile(r"\S{201,}")
+
+
+def one_line(message: str) -> str:
+    """`message` on one line (DESIGN.md: one clear line on stderr): a line break echoed
+    from the input is shown escaped (`\\n`), a very long word is cut to its start."""
+    text = _LINE_BREAKS.sub(lambda found: repr(found.group())[1:-1], message)
+    return _LONG_WORD.sub(
+        lambda found: f"{found.group()[:80]}... ({len(found.group())} characters)", text
+    )
