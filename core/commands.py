@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -77,6 +76,16 @@ class CommandResult:
 Handler = Callable[[Command, Repository, CommandContext], Awaitable[Aggregate]]
 
 
+class _StreamTurn:
+    """One stream's commands of this process, one at a time (kept while any wait)."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class CommandBus:
     """Routes each command to its handler; retries on concurrency conflicts."""
 
@@ -93,9 +102,7 @@ class CommandBus:
         self.max_attempts = max_attempts
         # Commands of this process for one stream queue here instead of colliding
         # in the store; retries then only settle conflicts with other processes.
-        self._stream_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._stream_turns: dict[str, _StreamTurn] = {}
 
     def register(self, command: type[Command], handler: Handler) -> None:
         self.handlers[command] = handler
@@ -122,11 +129,18 @@ class CommandBus:
         target = command.target_stream()
         if target is None:
             return await self._run(handler, command, context)
-        lock = self._stream_locks.get(target)
-        if lock is None:
-            lock = self._stream_locks[target] = asyncio.Lock()
-        async with lock:
-            return await self._run(handler, command, context)
+        turns = self._stream_turns
+        turn = turns.get(target)
+        if turn is None:
+            turn = turns[target] = _StreamTurn()
+        turn.users += 1
+        try:
+            async with turn.lock:
+                return await self._run(handler, command, context)
+        finally:
+            turn.users -= 1
+            if not turn.users:
+                del turns[target]
 
     async def _run(
         self, handler: Handler, command: Command, context: CommandContext
