@@ -293,6 +293,8 @@ _WRITER = textwrap.dedent(
 
     async def main(url, name, seconds):
         events, _ = await open_stores(url)
+        print("ready", flush=True)
+        sys.stdin.readline()  # "go": every writer starts its clock together
         versions, n, deadline = {}, 0, time.monotonic() + float(seconds)
         while time.monotonic() < deadline:
             stream = f"{name}-{n % 7}"
@@ -311,8 +313,11 @@ _WRITER = textwrap.dedent(
 async def test_two_workers_four_writers_and_the_owner_killed_midway(
     pg: tuple[str, SqlEventStore, SqlProjectionStore],
 ) -> None:
+    """Issue 6's scale-out test: 2 workers share the projections, 4 writers append for
+    20 s, the counter's owner is SIGKILLed midway; the other takes over within seconds
+    and every projection ends exactly consistent (each event applied once, in order)."""
     url, events, store = pg
-    seconds = 10.0
+    seconds = 20.0  # of writing, once every process is up (starting takes seconds when busy)
     workers = {owner: await start_worker(url, owner, LEASE) for owner in ("A", "B")}
     writers = [
         await asyncio.create_subprocess_exec(
@@ -323,29 +328,51 @@ async def test_two_workers_four_writers_and_the_owner_killed_midway(
             f"w{i}",
             str(seconds),
             cwd=REPO,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
         for i in range(4)
     ]
     engine = engine_for(events, store)
     try:
+        for writer in writers:
+            assert writer.stdout is not None and writer.stdin is not None
+            assert await asyncio.wait_for(writer.stdout.readline(), 60) == b"ready\n"
+        for writer in writers:
+            assert writer.stdin is not None
+            writer.stdin.write(b"go\n")
+            await writer.stdin.drain()
         await asyncio.sleep(seconds / 2)
-        owner = next(s.owner for s in await engine.status() if s.name == "counter")
+
+        async def counter_owner() -> str | None:
+            return next(s.owner for s in await engine.status() if s.name == "counter")
+
+        async def owned() -> bool:
+            return await counter_owner() is not None
+
+        await wait_until(owned, 30)
+        owner = await counter_owner()
         assert owner in workers
         os.kill(workers[owner].pid, signal.SIGKILL)
-        await workers[owner].wait()
+        await asyncio.wait_for(workers[owner].wait(), 30)
+        survivor = "B" if owner == "A" else "A"
+
+        async def taken_over() -> bool:
+            return await counter_owner() == survivor
+
+        # failover within seconds, while the writers go on
+        assert await wait_until(taken_over, 30) < LEASE + 9
         written = 0
         for writer in writers:
-            out, _ = await writer.communicate()
+            out, _ = await asyncio.wait_for(writer.communicate(), seconds + 60)
             written += int(out)
-        assert written > 200
+        assert written > 400
 
         async def caught_up() -> bool:
             head = await events.head_position()
             return all(s.lag_events == 0 and s.head == head for s in await engine.status())
 
-        await wait_until(caught_up, 30)
-        survivor = "B" if owner == "A" else "A"
+        await wait_until(caught_up, 60)
         assert {s.owner for s in await engine.status()} == {survivor}
         assert await events.head_position() == written
         assert len(await documents(store, "echo")) == written
