@@ -157,7 +157,9 @@ def nasty_values() -> st.SearchStrategy[Any]:
 
 
 def assert_one_line(message: str, what: str = "message") -> None:
-    """One clear line: not empty, no line break of any kind, not a wall of text."""
+    """One clear line: not empty, no line break of any kind, not a wall of text (each
+    of the problems it joins with "; " is short: a long value is quoted cut short)."""
     assert message.strip(), f"empty {what}"
-    assert len(message.splitlines()) == 1, f"{what} spans lines: {message!r}"
-    assert len(message) <= 1000, f"{what} is {len(message)} characters: {message[:200]!r}..."
+    assert len(message.splitlines()) == 1, f"{what} spans lines: {message[:2000]!r}"
+    longest = max(message.split("; "), key=len)
+    assert len(longest) <= 300, f"{what} has a part of {len(longest)} characters: {longest[:300]!r}"

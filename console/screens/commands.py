@@ -170,9 +170,10 @@ class CommandsScreen(ConsoleScreen):
         summary = Table.grid(padding=(0, 2))
         summary.add_column(style="bold")
         summary.add_column()
+        # Text, not str: a typed value is never read as markup ("[/]" would crash Rich)
         for name, value in command.model_dump(mode="json", exclude_none=True).items():
-            summary.add_row(name, show_value(value))
-        summary.add_row("as user", self.console.user)
+            summary.add_row(name, Text(show_value(value)))
+        summary.add_row("as user", Text(self.console.user))
 
         def confirmed(ok: bool | None) -> None:
             if ok:
@@ -200,9 +201,13 @@ class CommandsScreen(ConsoleScreen):
         result = message.result
         count = len(result.events)
         self.query_one("#cmd-result", Static).update(
-            f"[b green]✔ {message.command.command_name}[/]: {result.stream_type} "
-            f"[b]{result.stream_id}[/] is now at version {result.version} - "
-            f"{count} event{'s' if count != 1 else ''} written (enter opens the stream)"
+            Text.assemble(
+                (f"✔ {message.command.command_name}", "bold green"),
+                f": {result.stream_type} ",
+                (result.stream_id, "bold"),  # a typed id: never markup
+                f" is now at version {result.version} - "
+                f"{count} event{'s' if count != 1 else ''} written (enter opens the stream)",
+            )
         )
         table = self.query_one("#cmd-events", VirtualTable)
         table.display = True

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -225,10 +226,11 @@ class CommandForm(VerticalScroll, can_focus=False):
         for spec in self.specs:
             error = self.errors.get(spec.name, "") if spec.name in self._touched else ""
             line = self.query_one(f"#{spec.widget_id}-error", Static)
-            line.update(f"[b red]{error}[/]" if error else "")
+            # Text, not markup: an error quotes what was typed ("[/]" would crash Rich)
+            line.update(Text(error, style="bold red"))
             line.display = bool(error)
         overall = self.errors.get("", "")
-        self.query_one("#form-error", Static).update(f"[b red]{overall}[/]" if overall else "")
+        self.query_one("#form-error", Static).update(Text(overall, style="bold red"))
         self.post_message(self.Validated(self, self.errors))
         return self.errors
 
