@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from core.batch_reader import BatchReader
+from core.clock import SystemClock
 from core.errors import StoreError
 from core.events import DomainEvent, RecordedEvent
 from core.gc_pause import paused_collector
@@ -259,3 +261,42 @@ async def test_the_collector_runs_again_after_a_batch_even_one_that_failed() -> 
     summary = (await make_engine([CounterProjection()], events, store).catch_up())[0]
     assert summary.status == "caught-up"
     assert gc.isenabled()
+
+
+# -- the span of each read ---------------------------------------------------------------
+
+
+class RecordingReads(InMemoryEventStore):
+    """Remembers the positions each read_all spans."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[tuple[int, int | None]] = []
+
+    async def read_all(self, **options: Any) -> AsyncIterator[RecordedEvent]:  # type: ignore[override]
+        self.spans.append((options["from_position"], options.get("to_position")))
+        async for record in super().read_all(**options):
+            yield record
+
+
+async def test_dense_types_are_read_about_a_batch_at_a_time_sparse_ones_a_window() -> None:
+
+    events = RecordingReads()
+    await write_round_robin(events, 200, noted_every=10)  # Counted: 200 of 220 positions
+    reader = BatchReader(events, SystemClock(), ["Counted"], batch_size=20, window=80)
+    position, head = 0, await events.head_position()
+    while position < head:
+        batch = await reader.batch(position, head)
+        assert len(batch.records) == 20 or batch.end == head
+        position = batch.end
+    await reader.close()
+    first, *others = [(until or 0) - start + 1 for start, until in events.spans]
+    assert first == 80  # the window, before anything is known
+    assert all(20 <= span <= 26 for span in others[:-1])  # 22 positions a batch, +10%
+
+    sparse = BatchReader(events, SystemClock(), ["Noted"], batch_size=20, window=80)
+    events.spans.clear()
+    batch = await sparse.batch(0, head)
+    batch = await sparse.batch(batch.end, head)
+    await sparse.close()
+    assert [(until or 0) - start + 1 for start, until in events.spans[:2]] == [80, 80]
