@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.errors import CorruptRecord
+from core.errors import CorruptRecord, StoreError
 from core.events import NewEvent, RecordedEvent, StoredPayload
 from core.ports import StreamInfo
 
@@ -23,6 +23,7 @@ from .records import EVENT_COLUMNS, PAYLOAD_COLUMNS, decode_event, json_member
 from .schema import events as event_table
 from .schema import parse_stored_time, streams
 from .sqlite_reads import SqliteReads
+from .storable import caused_by_unicode, check_append, findable, not_unicode
 from .transactions import reading
 
 if TYPE_CHECKING:
@@ -64,7 +65,14 @@ class SqlEventStore:
         Concurrent appends commit together (stores/group_commit.py), each with
         its own expected-version check and its own outcome.
         """
-        return await self._committer.append(stream_id, stream_type, events, expected_version)
+        # the same refusal on both databases, before anything is written
+        check_append(stream_id, stream_type, events)
+        try:
+            return await self._committer.append(stream_id, stream_type, events, expected_version)
+        except (UnicodeEncodeError, StoreError) as exc:
+            if caused_by_unicode(exc):
+                raise not_unicode(stream_id) from None
+            raise
 
     async def read_stream(
         self,
@@ -75,6 +83,8 @@ class SqlEventStore:
         until: datetime | None = None,
     ) -> list[RecordedEvent]:
         """A stream's events in version order, optionally bounded by version or time."""
+        if not findable(stream_id):
+            return []
         if self._fast is not None and until is None:
             raw = await self._fast.fetch(
                 ("read_stream", to_version is not None),
@@ -96,6 +106,8 @@ class SqlEventStore:
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
     ) -> list[StoredPayload]:
         """A stream's payloads as stored JSON text, in version order (aggregate loads)."""
+        if not findable(stream_id):
+            return []
         if self._fast is not None:
             raw = await self._fast.fetch(
                 ("read_payloads", to_version is not None),
@@ -115,6 +127,8 @@ class SqlEventStore:
         self, correlation_id: str, *, limit: int = 10_000
     ) -> list[RecordedEvent]:
         """Events carrying `correlation_id` in their metadata, in position order."""
+        if not findable(correlation_id):
+            return []
         statement = (
             select(*EVENT_COLUMNS)
             .where(event_table.c.correlation_id == correlation_id)
@@ -127,6 +141,8 @@ class SqlEventStore:
 
     async def read_event(self, event_id: str) -> RecordedEvent | None:
         """The event with `event_id` (the unique constraint's index finds it)."""
+        if not findable(event_id):
+            return None
         statement = select(*EVENT_COLUMNS).where(event_table.c.event_id == event_id)
         async with reading(self._engine) as conn:
             row = (await conn.execute(statement)).first()
@@ -150,6 +166,8 @@ class SqlEventStore:
         """
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if not findable(stream_id, *(types or ())):
+            return
         conditions: list[ColumnElement[bool]] = []
         if to_position is not None:
             conditions.append(event_table.c.position <= to_position)
@@ -259,6 +277,8 @@ class SqlEventStore:
 
     async def stream_info(self, stream_id: str) -> StreamInfo | None:
         """The stream's type, version and first and last change, or None if it does not exist."""
+        if not findable(stream_id):
+            return None
         statement = _stream_columns().where(streams.c.stream_id == stream_id)
         async with reading(self._engine) as conn:
             row = (await conn.execute(statement)).first()
@@ -266,6 +286,8 @@ class SqlEventStore:
 
     async def stream_version_at(self, stream_id: str, at: datetime) -> int:
         """The stream's version as of time `at` (0 if it did not exist yet)."""
+        if not findable(stream_id):
+            return 0
         statement = (
             select(func.count())
             .select_from(event_table)
@@ -285,6 +307,8 @@ class SqlEventStore:
         offset: int = 0,
     ) -> list[StreamInfo]:
         """Streams ordered by id; `as_of` gives them as they were at that time."""
+        if not findable(stream_type, prefix):
+            return []
         if as_of is None:
             table = streams
             statement = _stream_columns()

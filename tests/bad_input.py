@@ -9,10 +9,15 @@ huge, negative and over-precise values.
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from hypothesis import strategies as st
+
+from console.cli import main
 
 #: Curated strings, drawn often so every run meets them (st.text alone rarely would).
 NASTY_STRINGS: tuple[str, ...] = (
@@ -163,3 +168,21 @@ def assert_one_line(message: str, what: str = "message") -> None:
     assert len(message.splitlines()) == 1, f"{what} spans lines: {message[:2000]!r}"
     longest = max(message.split("; "), key=len)
     assert len(longest) <= 300, f"{what} has a part of {len(longest)} characters: {longest[:300]!r}"
+
+
+def invoke(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    """`eventdeck ARGS` through the script's entry point; (exit code, stdout, stderr)."""
+    runner = CliRunner()
+    env = {"EVENTDECK_DB": None, "EVENTDECK_USER": "fuzz", "EVENTDECK_DEBUG": None}
+    here = os.getcwd()
+    with runner.isolation(env=env) as (out, err, _):
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        finally:
+            os.chdir(here)
+    return code, out.getvalue().decode(errors="replace"), err.getvalue().decode(errors="replace")

@@ -138,9 +138,15 @@ async def seed_demo(
     if days < 1:
         raise InvalidInput(f"days must be at least 1, not {days}")
     end = ensure_utc(end).replace(microsecond=0)
-    start = end - timedelta(days=days)
-    rng = random.Random(f"eventdeck-demo:{seed}")
-    steps = plan_timeline(rng, orders, accounts, start, end, poison=poison)
+    try:
+        start = end - timedelta(days=days)
+        rng = random.Random(f"eventdeck-demo:{seed}")
+        steps = plan_timeline(rng, orders, accounts, start, end, poison=poison)
+    except OverflowError:  # planned before anything is written
+        raise InvalidInput(
+            f"cannot seed {days} day(s) of history ending at {end.isoformat()}: its times "
+            "fall outside the years 1 to 9999; give another end time or fewer days"
+        ) from None
 
     clock = clock or FixedClock(start)
     clock.set(start)
