@@ -9,20 +9,25 @@ previous one. Keys, help and palette come from the one action registry.
 from __future__ import annotations
 
 import asyncio
+import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from rich.markup import escape
+from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Static
 
 from core.clock import Clock, IdFactory
 from core.errors import EventdeckError, ReadOnlyError
 from stores import redact_url
+from stores.secrets import hide_secrets, remember_secrets
 
 from .actions import APP_SCOPE, REGISTRY, ConsoleAction, action
 from .bootstrap import System, open_system
@@ -139,6 +144,7 @@ class EventdeckApp(App[None]):
         self.cursor_blink = cursor_blink
         if isinstance(source, str):
             url = source
+            remember_secrets(url)
 
             async def factory() -> System:
                 return await open_system(url, clock=clock, ids=ids, read_only=read_only)
@@ -180,6 +186,9 @@ class EventdeckApp(App[None]):
         except EventdeckError as exc:
             self.post_message(self.SystemFailed(str(exc)))
             return
+        except Exception as exc:  # noqa: BLE001 - said on screen, not a crash
+            self.post_message(self.SystemFailed(f"unexpected {type(exc).__name__}: {exc}"))
+            return
         self.post_message(self.SystemOpened(system))
 
     @on(SystemOpened)
@@ -195,8 +204,36 @@ class EventdeckApp(App[None]):
     @on(SystemFailed)
     def _failed(self, message: SystemFailed) -> None:
         self.query_one("#opening", Static).update(
-            f"[b red]Cannot open the store:[/] {escape(message.error)}\n\nPress q to quit."
+            f"[b red]Cannot open the store:[/] {escape(hide_secrets(message.error))}\n\n"
+            "Press q to quit."
         )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast (errors quote drivers, which may quote the URL) without passwords."""
+        options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        super().notify(
+            hide_secrets(message),
+            title=hide_secrets(title),
+            severity=severity,
+            markup=markup,
+            **options,
+        )
+
+    def _fatal_error(self) -> None:
+        # Textual prints a crash's traceback with every frame's locals, the --db URL
+        # among them: print it as Python would (no locals), passwords hidden.
+        self.bell()
+        text = hide_secrets("".join(traceback.format_exception(*sys.exc_info())))
+        self._exit_renderables.append(Text(text))
+        self._close_messages_no_wait()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # focus events bubble up from every screen, the palette's and modals' too

@@ -8,6 +8,8 @@ import sys
 import time
 from datetime import timedelta
 
+from stores.secrets import hide_secrets
+
 from .bench import Figure, Sizes, worker_env
 from .bench_fixtures import as_pending, demo_history, deposit_rows, history_end, write_events
 from .bootstrap import open_system
@@ -50,11 +52,12 @@ async def build_console_store(url: str, sizes: Sizes) -> int:
 def run_console_worker(url: str) -> dict[str, float]:
     """Start the console in a new process; its first-screen time and peak memory."""
     started_at = time.time()
+    # The URL goes by environment, not argv: a password in argv is on every `ps` listing.
     result = subprocess.run(
-        [sys.executable, "-m", WORKER, "--db", url, "--started-at", repr(started_at)],
+        [sys.executable, "-m", WORKER, "--started-at", repr(started_at)],
         capture_output=True,
         text=True,
-        env=worker_env(),
+        env=worker_env() | {"EVENTDECK_DB": url},
         timeout=WORKER_TIMEOUT,
         check=False,
     )
@@ -62,7 +65,7 @@ def run_console_worker(url: str) -> dict[str, float]:
     output = json.loads(lines[-1]) if lines else {}
     if result.returncode != 0 or "error" in output:
         problem = output.get("error") or (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"the console worker failed: {problem}")
+        raise RuntimeError(f"the console worker failed: {hide_secrets(problem)}")
     return {key: float(value) for key, value in output.items()}
 
 

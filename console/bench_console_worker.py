@@ -1,7 +1,7 @@
 """The console's first screen and memory, in a process of its own.
 
-`console.bench_console` starts `python -m console.bench_console_worker --db URL
---started-at T` (T: the parent's `time.time()` just before starting this
+`console.bench_console` starts `python -m console.bench_console_worker --started-at T`
+(the store's URL in `EVENTDECK_DB`, never on the command line, where `ps` shows it) (T: the parent's `time.time()` just before starting this
 process) and reads one JSON object from stdout:
 
 - `first_screen_ms`: from T until the dashboard shows its first figures (its
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import sys
 import time
@@ -93,14 +94,19 @@ def peak_rss_kb() -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", default=os.environ.get("EVENTDECK_DB"), help="or EVENTDECK_DB")
     parser.add_argument("--started-at", type=float, required=True, help="parent's time.time()")
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
+    if not args.db:
+        parser.error("give the store: EVENTDECK_DB or --db")
     try:
         result = asyncio.run(measure(args.db, args.started_at, args.timeout))
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        from stores.secrets import hide_secrets, remember_secrets
+
+        remember_secrets(args.db)
+        print(json.dumps({"error": hide_secrets(f"{type(exc).__name__}: {exc}")}))
         sys.exit(1)
     print(json.dumps(result))
 

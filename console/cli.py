@@ -10,6 +10,7 @@ import asyncio
 import getpass
 import os
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import click
 
 from core.errors import EventdeckError
+from stores.secrets import hide_secrets, hide_secrets_in_logs, remember_secrets
 
 from .bootstrap import System, open_system
 from .output import one_line
@@ -87,8 +89,20 @@ def current_settings() -> Settings:
 
 
 def fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {one_line(message)}", err=True)
+    """One line on stderr (never a password: see stores/secrets.py) and exit `code`."""
+    click.echo(f"error: {one_line(hide_secrets(message))}", err=True)
     sys.exit(code)
+
+
+def remember_db_secrets(argv: list[str]) -> None:
+    """Register the passwords of every database URL given (`--db`, `EVENTDECK_DB`, the
+    bench's own `--db`) before anything can fail, so no message can print them."""
+    remember_secrets(os.environ.get("EVENTDECK_DB"))
+    for index, arg in enumerate(argv):
+        if arg == "--db" and index + 1 < len(argv):
+            remember_secrets(argv[index + 1])
+        elif arg.startswith("--db="):
+            remember_secrets(arg.removeprefix("--db="))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,8 +119,11 @@ def main(argv: list[str] | None = None) -> None:
         cli_transfer,
     )
 
+    args = sys.argv[1:] if argv is None else argv
+    remember_db_secrets(args)
+    hide_secrets_in_logs()
     try:
-        code = cli.main(args=argv, prog_name="eventdeck", standalone_mode=False)
+        code = cli.main(args=args, prog_name="eventdeck", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
         sys.exit(2)
@@ -125,9 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         # the reader (e.g. `| head`) went away: not an error
         sys.stderr.close()
         sys.exit(0)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, or a clean traceback
         if os.environ.get("EVENTDECK_DEBUG"):
-            raise
+            # Driver errors may quote the connection string: the traceback is cleaned too.
+            click.echo(hide_secrets(traceback.format_exc()), err=True, nl=False)
+            sys.exit(70)
         fail(
             f"unexpected {type(exc).__name__}: {exc} (set EVENTDECK_DEBUG=1 for a traceback "
             "and please report it)",
