@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         cli_bench,
         cli_commands,
         cli_dlq,
+        cli_doctor,
         cli_projections,
         cli_reads,
         cli_screenshots,
