@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from typing import Any
 
 import click
@@ -17,7 +16,7 @@ from core.rebuilds import RebuildProgress, RebuildSummary
 from stores import redact_url
 
 from .bootstrap import System
-from .cli import cli, current_settings, run_with_system
+from .cli import cli, current_settings, fail, run_with_system
 from .output import seconds_text, short_time, table
 from .parsing import parse_time
 from .progress import TerminalProgress
@@ -119,8 +118,9 @@ def catch_up_command(names: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps([s.model_dump(mode="json") for s in summaries]))
     else:
         click.echo(summaries_table(summaries))
-    if any(s.status == "failed" for s in summaries):
-        sys.exit(1)
+    failed = [s for s in summaries if s.status == "failed"]
+    if failed:  # the others' work is saved; say why in one line
+        fail(f"catch-up of {', '.join(s.name for s in failed)} failed: {failed[0].error}")
 
 
 @cli.command("worker")

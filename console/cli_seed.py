@@ -9,7 +9,7 @@ import click
 
 from core.clock import FixedClock, SeededIdFactory, SystemClock
 from core.domain.demo_data import SeedSummary, seed_demo
-from core.errors import InvalidInput
+from core.errors import InvalidInput, StoreError
 
 from .bootstrap import open_system
 from .cli import cli, current_settings
@@ -49,22 +49,35 @@ async def seed_store(
             )
 
         async def saga_turn() -> None:
-            await system.projections.catch_up(["fulfilment"])
+            [summary] = await system.projections.catch_up(["fulfilment"])
+            if summary.status == "failed":
+                raise StoreError(summary.error or "the fulfilment saga could not run")
+            if summary.status != "caught-up":
+                raise StoreError(
+                    f"the fulfilment saga is {summary.status}: another eventdeck process (a "
+                    "worker or a catch-up) runs it on this store, and seed needs it to itself"
+                )
 
-        with TerminalProgress(label) as progress:
-            return await seed_demo(
-                system.store,
-                system.snapshots,
-                orders=orders,
-                accounts=accounts,
-                days=days,
-                seed=seed,
-                end=clock.now(),
-                progress=progress.report,
-                tick=saga_turn,
-                clock=clock,
-                ids=ids,
-            )
+        try:
+            with TerminalProgress(label) as progress:
+                return await seed_demo(
+                    system.store,
+                    system.snapshots,
+                    orders=orders,
+                    accounts=accounts,
+                    days=days,
+                    seed=seed,
+                    end=clock.now(),
+                    progress=progress.report,
+                    tick=saga_turn,
+                    clock=clock,
+                    ids=ids,
+                )
+        except StoreError as exc:
+            raise StoreError(
+                f"seeding stopped part-way, so the store holds a partial history (seed again "
+                f"into a new file, with no other eventdeck process on it): {exc}"
+            ) from exc
     finally:
         await system.close()
 

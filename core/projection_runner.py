@@ -332,7 +332,7 @@ class StoreOutage:
         if self.since is None:
             return
         log.warning(
-            "the store is reachable again after %.1f s; live projections resume (%s first)",
+            "the store answers again after %.1f s; live projections resume (%s first)",
             time.monotonic() - self.since,
             name,
         )

@@ -51,8 +51,9 @@ async def retry_transient(
 ) -> T:
     """Run `operation`, retrying it on StoreError with backoff; the last error propagates.
 
-    The first retry is logged as a warning, the later ones at debug level only (one
-    line per trouble, not one per try)."""
+    Retries are logged at info level (the first) and debug level (the later ones): a
+    caller that gives up reports the error itself, in one line, and a live runner says
+    once that the store cannot be used (core/projection_runner.py)."""
     delays = policy.delays()
     tries = 0
     while True:
@@ -64,7 +65,7 @@ async def retry_transient(
                 raise
             tries += 1
             if tries == 1:
-                log.warning(
+                log.info(
                     "%s failed (%s); retrying with backoff, %d more tries at most",
                     what,
                     exc,

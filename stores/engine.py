@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ __all__ = ["EngineProfile", "make_engine", "normalise_url", "profile_of", "redac
 
 #: Seconds a SQLite writer waits for another process's write lock before giving up.
 BUSY_TIMEOUT_SECONDS = 10.0
+#: Environment variable setting that wait instead (seconds, e.g. 30 for a busy file).
+BUSY_TIMEOUT_ENV = "EVENTDECK_SQLITE_BUSY_TIMEOUT"
 #: Seconds to wait for a PostgreSQL connection before reporting it unreachable.
 CONNECT_TIMEOUT_SECONDS = 10.0
 
@@ -120,12 +123,31 @@ def _sqlite_url(database: str, original: str, query: Any = None) -> URL:
     return URL.create("sqlite+aiosqlite", database=str(path), query=query or {})
 
 
+def busy_timeout_setting() -> float:
+    """The SQLite busy timeout: `EVENTDECK_SQLITE_BUSY_TIMEOUT` seconds if set, else
+    `BUSY_TIMEOUT_SECONDS`; a value that is not a number of seconds is a StoreError."""
+    text = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not text:
+        return BUSY_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86_400:
+        raise StoreError(
+            f"{BUSY_TIMEOUT_ENV}={text!r} is not a number of seconds between 0 and 86400; "
+            "set it to how long a SQLite writer may wait for another's lock, e.g. 30"
+        )
+    return seconds
+
+
 def make_engine(
-    url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS, read_only: bool = False
+    url: str, *, busy_timeout: float | None = None, read_only: bool = False
 ) -> AsyncEngine:
     """An async engine for `url` (see `normalise_url`); connects lazily, on first use.
 
-    `busy_timeout` is how long a SQLite writer waits for another process's lock.
+    `busy_timeout` is how long a SQLite writer waits for another process's lock
+    (default: `busy_timeout_setting()`).
     `read_only` opens the database so that it refuses every write itself, whatever
     the code above it does: SQLite through a `file:...?mode=ro` URI (the file must
     exist; a WAL store's -wal and -shm files are used as by any reader, so a
@@ -137,6 +159,8 @@ def make_engine(
     display = redact_url(parsed)
     try:
         if parsed.drivername.startswith("sqlite"):
+            if busy_timeout is None:
+                busy_timeout = busy_timeout_setting()
             # Every use ends its transaction itself (stores/transactions.py), so the
             # pool's rollback on check-in would be one more thread hop for nothing.
             engine = create_async_engine(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.errors import EventdeckError, ReadOnlyError, StoreError, read_only_refusal
 
-from .engine import BEGIN_OPTION, EngineProfile, profile_of
+from .engine import BEGIN_OPTION, BUSY_TIMEOUT_ENV, EngineProfile, profile_of
 from .secrets import hide_secrets
 
 #: Key of the PostgreSQL advisory lock held by every transaction that allocates
@@ -101,7 +101,8 @@ def describe_error(profile: EngineProfile, reason: str) -> str:
             return (
                 f"the SQLite store {profile.display_url} stayed locked by another writer for "
                 f"more than {profile.busy_timeout:g} s; nothing was written by this operation. "
-                "Retry, or look for a stuck eventdeck process using the same file"
+                "Retry, or look for a stuck eventdeck process using the same file "
+                f"(to wait longer, set {BUSY_TIMEOUT_ENV}=30)"
             )
         return (
             f"cannot use the SQLite store {profile.display_url}: {reason}; check that the path "

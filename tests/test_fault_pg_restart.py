@@ -128,7 +128,7 @@ async def test_a_worker_survives_a_postgresql_restart(private_pg: PrivateServer)
             assert lines[-1] == "worker: stopped cleanly (checkpoints saved)", text
             # one line when the store went away, one when it came back
             went = [line for line in lines if "cannot use the store: cannot use PostgreSQL" in line]
-            back = [line for line in lines if "the store is reachable again after" in line]
+            back = [line for line in lines if "the store answers again after" in line]
             assert len(went) == len(back) == 1, text
             assert lines.index(went[0]) < lines.index(back[0])
 

@@ -110,7 +110,7 @@ async def test_a_live_runner_waits_out_an_outage_and_resumes(
     assert all("connection refused" in error for _, error in errors)
     assert not [r for r in caplog.records if r.exc_info]
     went = [r for r in caplog.records if "cannot use the store" in r.getMessage()]
-    back = [r for r in caplog.records if "the store is reachable again" in r.getMessage()]
+    back = [r for r in caplog.records if "the store answers again" in r.getMessage()]
     assert len(went) == len(back) == 1
     # backoff: tries 0.01, 0.02, ... up to 0.16 s apart, not a busy loop (and not one per
     # 0.16 s either): two projections and the head watcher in 1.5 s
