@@ -50,7 +50,7 @@ def export_command(since: str | None) -> None:
     async def body(system: System) -> int:
         count = 0
         chunk: list[bytes] = []
-        async with _transfer(settings.db) as transfer:
+        async with _transfer(settings.db, read_only=settings.read_only) as transfer:
             async for event in transfer.export_events(since=since_at):
                 chunk.append(_encoded(event))
                 count += 1
@@ -94,7 +94,7 @@ def import_command(source: str, batch_size: int, as_json: bool) -> None:
 
     async def body(system: System) -> ImportSummary:
         system.require_writable("import events")
-        async with _transfer(settings.db) as transfer:
+        async with _transfer(settings.db, read_only=settings.read_only) as transfer:
             importer = EventImport(
                 transfer, system.projections.operator_log, UuidFactory(), batch_size=batch_size
             )
@@ -131,10 +131,10 @@ def describe(summary: ImportSummary) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _transfer(url: str) -> AsyncIterator[SqlEventTransfer]:
+async def _transfer(url: str, *, read_only: bool) -> AsyncIterator[SqlEventTransfer]:
     """The transfer on an engine of its own for `url` (the system, opened first, has
-    created or checked the schema); closed after."""
-    engine = make_engine(url)
+    created or checked the schema), opened read-only like the system; closed after."""
+    engine = make_engine(url, read_only=read_only)
     try:
         yield SqlEventTransfer(engine)
     finally:

@@ -270,3 +270,19 @@ def test_after_an_import_catch_up_rebuilds_the_read_models_and_the_saga_sends_no
     assert rows(target) == after_import
     for view in ("order-summary", "account-balances"):
         assert run_json(target, "query", view) == run_json(source, "query", view)
+
+
+def test_a_read_only_import_is_refused_by_the_database_too(
+    source: Path, exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even if the front end's check were forgotten, the import's own engine is read-only."""
+    from console.bootstrap import System
+    from tests.bad_input import invoke
+
+    target = tmp_path / "target.db"
+    imported(target, write_lines(tmp_path / "first.jsonl", lines(exported)[:10]))
+    before = rows(target)
+    monkeypatch.setattr(System, "require_writable", lambda self, action: None)
+    code, _, err = invoke("--db", str(target), "--read-only", "import", str(exported))
+    assert code != 0 and "read-only" in err and "Traceback" not in err
+    assert rows(target) == before
