@@ -7,7 +7,9 @@ transaction, after which compare-and-set).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, update
@@ -23,9 +25,12 @@ from core.dead_letters import (
     ParkedEvent,
 )
 from core.errors import StoreError
+from core.projection_store import Cursor
 from core.projections import Document
 
-from .schema import checkpoints, dead_letters, parked_events, read_models
+from .engine import profile_of
+from .schema import checkpoints, dead_letters, parked_events, parse_stored_time, read_models
+from .transactions import describe_error
 
 #: Items per `IN (...)` list or multi-row statement: far below SQLite's variable limit.
 CHUNK = 900
@@ -52,6 +57,46 @@ def checkpoint_of(row: Any) -> Checkpoint:
         owner=row.owner,
         lease_expires_at=row.lease_expires_at,
         events_per_second=row.events_per_second,
+    )
+
+
+def cursor_query() -> Select[Any]:
+    """A generation's checkpoint row and, as a JSON array, its blocked streams (those of
+    its open dead letters): one statement, so one snapshot (for SqliteReads)."""
+    d, c = dead_letters.c, checkpoints.c
+    blocked = (
+        select(func.json_group_array(d.stream_id.distinct()))
+        .where(
+            d.projection == c.name,
+            d.generation == c.generation,
+            d.status == DeadLetterStatus.OPEN.value,
+        )
+        .scalar_subquery()
+    )
+    return select(*checkpoints.c, blocked).where(
+        c.name == bindparam("name"), c.generation == bindparam("generation")
+    )
+
+
+def cursor_of(values: Sequence[Any]) -> Cursor:
+    """A Cursor from a `cursor_query` row as the driver returns it (times as stored text)."""
+    *columns, blocked = values
+    row = dict(zip(checkpoints.c.keys(), columns, strict=True))
+    for name in ("last_event_at", "updated_at", "lease_expires_at"):
+        if row[name] is not None:
+            row[name] = parse_stored_time(row[name])
+    return Cursor(checkpoint_of(SimpleNamespace(**row)), frozenset(json.loads(blocked)))
+
+
+def documents_query() -> Select[Any]:
+    """The documents of some keys (a JSON array) of one generation (for SqliteReads: one
+    statement whatever the number of keys)."""
+    r = read_models.c
+    wanted = func.json_each(bindparam("keys")).table_valued("value")
+    return select(r.key, r.doc).where(
+        r.view == bindparam("view"),
+        r.generation == bindparam("generation"),
+        r.key.in_(select(wanted.c.value)),
     )
 
 
@@ -173,18 +218,37 @@ def load_document(text: str, view: str = "", key: str = "") -> Document:
 # -- writes of a batch ------------------------------------------------------------------
 
 
+def _upsert(insert: Any) -> Any:
+    statement: Any = insert.on_conflict_do_update(
+        index_elements=[read_models.c.view, read_models.c.generation, read_models.c.key],
+        set_={"doc": insert.excluded.doc},
+    )
+    return statement
+
+
+#: SQLite's upsert of documents, compiled once: parameters view, generation, key, doc.
+_SQLITE_UPSERT = _upsert(sqlite.insert(read_models)).compile(dialect=sqlite.dialect())
+assert tuple(_SQLITE_UPSERT.positiontup or ()) == ("view", "generation", "key", "doc")
+
+
 async def upsert_documents(
     conn: AsyncConnection, is_sqlite: bool, view: str, generation: int, docs: Mapping[str, str]
 ) -> None:
     if not docs:
         return
-    insert = (sqlite.insert if is_sqlite else postgresql.insert)(read_models)
-    statement: Any = insert.on_conflict_do_update(
-        index_elements=[read_models.c.view, read_models.c.generation, read_models.c.key],
-        set_={"doc": insert.excluded.doc},
-    )
-    rows = [{"view": view, "generation": generation, "key": k, "doc": d} for k, d in docs.items()]
-    await conn.execute(statement, rows)
+    if is_sqlite:
+        # One executemany on the driver connection, in the transaction `conn` began:
+        # no per-row parameter processing by SQLAlchemy (a batch writes thousands).
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        rows = [(view, generation, key, doc) for key, doc in docs.items()]
+        try:
+            await driver.executemany(_SQLITE_UPSERT.string, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(describe_error(profile_of(conn.engine), str(exc))) from exc
+        return
+    statement = _upsert(postgresql.insert(read_models))
+    params = [{"view": view, "generation": generation, "key": k, "doc": d} for k, d in docs.items()]
+    await conn.execute(statement, params)
 
 
 async def delete_documents(

@@ -12,7 +12,8 @@ deleted with the rest) or finds its checkpoint gone and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from core.checkpoints import Checkpoint, ProjectionStatus
 from core.dead_letters import DeadLetterStatus
 from core.errors import RebuildInProgress, StaleCheckpoint, UnknownProjection
 from core.projection_store import BatchCommit, Cursor
+from core.projections import Document
 
 from .engine import profile_of
 from .projection_queries import ProjectionQueries
@@ -31,15 +33,20 @@ from .projection_rows import (
     REBUILDING,
     checkpoint_of,
     checkpoint_row,
+    cursor_of,
+    cursor_query,
     delete_documents,
     delete_generation_data,
+    documents_query,
     insert_dead_letters,
+    load_document,
     park,
     unpark,
     update_dead_letters,
     upsert_documents,
 )
 from .schema import checkpoints, dead_letters, parked_events, read_models
+from .sqlite_reads import SqliteReads
 from .transactions import reading, writing
 
 if TYPE_CHECKING:
@@ -57,6 +64,9 @@ class SqlProjectionStore(ProjectionQueries):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._is_sqlite = profile_of(engine).is_sqlite
+        #: SQLite: a batch's cursor and its documents in one round trip each, outside
+        #: SQLAlchemy's execution layer (stores/sqlite_reads.py).
+        self._fast = SqliteReads(engine) if self._is_sqlite else None
 
     # -- checkpoints ------------------------------------------------------------------
 
@@ -97,6 +107,13 @@ class SqlProjectionStore(ProjectionQueries):
         return [checkpoint_of(row) for row in rows]
 
     async def cursor(self, name: str, generation: int) -> Cursor:
+        if self._fast is not None:
+            rows = await self._fast.fetch(
+                "cursor", cursor_query, {"name": name, "generation": generation}
+            )
+            if not rows:
+                raise StaleCheckpoint(f"projection {name!r} has no generation {generation}")
+            return cursor_of(rows[0])
         blocked = select(dead_letters.c.stream_id).where(
             dead_letters.c.projection == name,
             dead_letters.c.generation == generation,
@@ -112,6 +129,15 @@ class SqlProjectionStore(ProjectionQueries):
                 raise StaleCheckpoint(f"projection {name!r} has no generation {generation}")
             streams = frozenset((await conn.scalars(blocked)).all())
         return Cursor(checkpoint_of(row), streams)
+
+    async def get_documents(
+        self, view: str, generation: int, keys: Collection[str]
+    ) -> dict[str, Document]:
+        if self._fast is None or not keys:
+            return await super().get_documents(view, generation, keys)
+        params = {"view": view, "generation": generation, "keys": json.dumps(list(keys))}
+        rows = await self._fast.fetch("documents", documents_query, params)
+        return {key: load_document(doc, view, key) for key, doc in rows}
 
     async def set_status(self, name: str, status: ProjectionStatus, now: datetime) -> Checkpoint:
         statement = (

@@ -164,6 +164,33 @@ class ProjectionStoreContract(DeadLetterSearchContract):
         assert (await ps.cursor("p", 1)).blocked_streams == frozenset()
         assert await ps.parked_events("p", 1) == []
 
+    async def test_a_cursor_is_the_checkpoint_and_its_blocked_streams(
+        self, ps: ProjectionStore
+    ) -> None:
+        await ps.ensure_checkpoints({"p": 1}, T0)
+        odd = 's"1 ☃'
+        await self.commit(
+            ps,
+            last_event_at=T0 + timedelta(microseconds=3),
+            events_per_second=2.5,
+            new_dead_letters=[dead(4, odd), dead(6, odd), dead(8, "s2")],
+        )
+        await ps.acquire_lease("p", 1, "w", now=T0, expires_at=T0 + LEASE)
+        cursor = await ps.cursor("p", 1)
+        assert cursor.checkpoint == await ps.checkpoint("p", 1)
+        assert cursor.checkpoint.lease_expires_at == T0 + LEASE
+        assert cursor.checkpoint.last_event_at == T0 + timedelta(microseconds=3)
+        assert cursor.blocked_streams == {odd, "s2"}
+        with pytest.raises(StaleCheckpoint):
+            await ps.cursor("p", 2)
+
+    async def test_documents_of_any_keys_in_bulk(self, ps: ProjectionStore) -> None:
+        await ps.ensure_checkpoints({"p": 1}, T0)
+        keys = ['q"uote', "back\\slash", "naïve ☃", "%_", "a,b", "[1]", "", " "]
+        await self.commit(ps, upserts={key: json.dumps({"k": key}) for key in keys})
+        found = await ps.get_documents("p", 1, [*keys, "missing", 'q"uote'])
+        assert found == {key: {"k": key} for key in keys}
+
     async def test_a_stale_commit_writes_nothing(self, ps: ProjectionStore) -> None:
         await ps.ensure_checkpoints({"p": 1}, T0)
         first = await self.commit(ps, upserts=docs(a=1 and {"v": 1}))
