@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import math
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
@@ -147,6 +148,25 @@ async def test_a_key_changed_by_many_events_is_encoded_once_with_its_last_state(
     assert cache.deletes() == ["gone"]
     cache.committed()
     assert (cache.upserts(), cache.deletes()) == ({}, [])
+
+
+async def test_documents_are_stored_as_compact_json_whatever_they_hold() -> None:
+    """However a document is encoded (flat ones take a faster encoder), the text is what
+    `json` writes: compact, non-ASCII as is, control characters escaped."""
+    odd = '\x00\x1f\x7f"\\/\n\t\u2028\ufeff naïve ☃ 😀'
+    documents: dict[str, Any] = {
+        "flat": {odd: odd, "big": 2**70, "neg": -(2**64), "t": True, "f": False, "none": None},
+        "floats": {"x": 0.1, "tiny": 1e-05, "huge": 1e16, "whole": 2.0},
+        "nested": {"list": [1, "a", None, [odd]], "map": {"k": {odd: 2**65}}},
+        "surrogate": {"s": "\ud800"},
+    }
+    cache = DocumentCache(_no_documents)
+    view = OverlayView(cache)
+    for key, document in documents.items():
+        view.put(key, document)
+    view.commit()
+    compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    assert cache.upserts() == {key: compact.encode(doc) for key, doc in documents.items()}
 
 
 async def test_a_handler_changing_what_it_read_or_put_does_not_change_the_cache() -> None:
