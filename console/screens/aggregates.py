@@ -27,7 +27,7 @@ from core.time_travel import HistoryEntry, StateView
 
 from ..actions import REGISTRY, action
 from ..parsing import parse_time
-from ..widgets.formatting import short_time
+from ..widgets.formatting import literal, short_time
 from ..widgets.state_panel import StatePanel
 from ..widgets.virtual_table import Column, Row, VirtualTable
 from .base import ConsoleScreen
@@ -295,7 +295,7 @@ class AggregatesScreen(ConsoleScreen):
             for entry in message.history
         ]
         self.query_one("#agg-timeline-title", Static).update(
-            timeline_title(message.stream_id, message.history, message.latest, marks)
+            Text(timeline_title(message.stream_id, message.history, message.latest, marks))
         )
         self.query_one("#agg-timeline", VirtualTable).set_rows(rows, cursor_key=message.wanted)
 
@@ -381,13 +381,14 @@ class AggregatesScreen(ConsoleScreen):
             try:
                 when = parse_time(answer, "time")
             except EventdeckError as exc:
-                self.notify(str(exc), title="Time travel", severity="error")
+                # markup off: the message quotes what was typed
+                self.notify(str(exc), title="Time travel", severity="error", markup=False)
                 return
             self.read_state(stream_id, None, when)
 
         self.app.push_screen(
             PromptModal(
-                f"Time travel: {stream_id}",
+                f"Time travel: {literal(stream_id)}",
                 "The state as it was at a moment (ISO 8601, UTC unless a zone is given).",
                 placeholder="2026-11-30T14:05:00Z or 2026-11-30",
             ),

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import ClassVar, Literal
 
 from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -326,7 +327,8 @@ class DeadLettersScreen(ConsoleScreen):
                 self.resolve_one(dead.id, "skip")
 
         self.app.push_screen(
-            ConfirmModal(f"Skip dead letter {dead.id}?", skip_question(dead), "Skip"), answered
+            ConfirmModal(f"Skip dead letter {dead.id}?", Text(skip_question(dead)), "Skip"),
+            answered,
         )
 
     def _chosen(self) -> DeadLetter | None:

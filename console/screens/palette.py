@@ -12,6 +12,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from core.errors import EventdeckError
 
 from ..actions import APP_SCOPE, REGISTRY, ConsoleAction
+from ..widgets.formatting import literal
 
 if TYPE_CHECKING:
     from ..app import EventdeckApp
@@ -97,7 +98,9 @@ class EventdeckCommands(Provider):
         for info in streams:
             yield Hit(
                 1.0 if info.stream_id == prefix else 0.9,
-                f"Jump to stream {info.stream_id}  ({info.stream_type}, version {info.version})",
+                # the display is markup: ids as stored, typed references, are escaped
+                f"Jump to stream {literal(info.stream_id)}  ({literal(info.stream_type)}, "
+                f"version {info.version})",
                 partial(self.console.open_stream, info.stream_id),
                 text=f"Jump to stream {info.stream_id}",
                 help="Open it in aggregates",
@@ -118,7 +121,7 @@ class EventdeckCommands(Provider):
                 return
         yield Hit(
             1.0 if asked else 0.95,
-            f"Show the trace of {reference}",
+            f"Show the trace of {literal(reference)}",
             partial(self.console.open_trace, reference),
             text=f"Show the trace of {reference}",
             help="The correlation tree: command, events, saga commands, dead letters",

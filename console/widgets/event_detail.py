@@ -38,7 +38,7 @@ def describe_event(event: RecordedEvent, registry: EventRegistry) -> RenderableT
         ("correlation", event.metadata.correlation_id or "-"),
         ("causation", event.metadata.causation_id or "-"),
     ):
-        envelope.add_row(label, value)
+        envelope.add_row(label, Text(value))  # ids and names as stored: never markup
     parts: list[RenderableType] = [envelope]
     if note:
         parts.append(Text(note, style="italic yellow"))

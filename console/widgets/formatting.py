@@ -25,6 +25,12 @@ _TYPE_STYLES = (
 )
 
 
+def literal(text: str) -> str:
+    """`text` shown as written inside Textual markup: every `[` escaped. (Textual's own
+    `escape` leaves `[/` and `[$name]` alone, which then fail or vanish.)"""
+    return text.replace("[", "\\[")
+
+
 def short_time(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S")
 

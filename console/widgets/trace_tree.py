@@ -157,7 +157,7 @@ def describe_dead_letter(dead: DeadLetter) -> RenderableType:
         ("last failed", short_time(dead.last_failed_at)),
         ("parked behind", str(dead.parked)),
     ):
-        grid.add_row(label, value)
+        grid.add_row(label, Text(value))  # ids as stored: never markup
     return Group(
         grid,
         Text("error", style="bold"),
@@ -175,13 +175,14 @@ def describe_command(node: TraceNode) -> RenderableType:
     grid.add_column(style="bold")
     grid.add_column()
     if is_saga_command(node):
-        grid.add_row("saga command", f"to {node.detail.get('stream_id')}")
-        grid.add_row("by", str(node.detail.get("user_id") or "-"))
-        grid.add_row("reacting to", f"event {node.detail.get('caused_by')}")
+        # Text: ids and user names as stored are never markup
+        grid.add_row("saga command", Text(f"to {node.detail.get('stream_id')}"))
+        grid.add_row("by", Text(str(node.detail.get("user_id") or "-")))
+        grid.add_row("reacting to", Text(f"event {node.detail.get('caused_by')}"))
         note = "A saga's reaction: the store keeps no id for it; it is the events it wrote."
     else:
-        grid.add_row("command", node.id)
-        grid.add_row("by", str(node.detail.get("user_id") or "-"))
+        grid.add_row("command", Text(node.id))
+        grid.add_row("by", Text(str(node.detail.get("user_id") or "-")))
         note = "The command that started this trace (its id is the events' causation id)."
     grid.add_row("caused", f"{events} event{'s' if events != 1 else ''} in all")
     return Group(grid, Text(note, style="italic"))
