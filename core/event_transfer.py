@@ -21,10 +21,21 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .clock import ensure_utc
 from .errors import InvalidInput
+
+#: The store's `correlation_id` column size.
+MAX_CORRELATION_ID = 255
 
 
 class TransferredEvent(BaseModel):
@@ -46,6 +57,22 @@ class TransferredEvent(BaseModel):
     recorded_at: AwareDatetime
     data: dict[str, Any]
     metadata: dict[str, Any]
+
+    @field_validator("event_id", "stream_id", "stream_type", "type")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        # SQLite would keep a NUL in these plain text columns, PostgreSQL cannot: refused
+        # on both, as an append refuses it (stores/storable.py)
+        if "\x00" in value:
+            raise ValueError("contains a NUL character, which PostgreSQL cannot store")
+        return value
+
+    @model_validator(mode="after")
+    def _storable_correlation(self) -> TransferredEvent:
+        value = self.correlation_id
+        if value is not None and ("\x00" in value or len(value) > MAX_CORRELATION_ID):
+            raise ValueError("metadata.correlation_id must be at most 255 characters without NUL")
+        return self
 
     @property
     def correlation_id(self) -> str | None:
@@ -134,4 +161,5 @@ def _describe(exc: ValidationError) -> str:
     more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
     if error["type"] == "missing":
         return f"field {where!r} is missing{more}"
-    return f"field {where!r}: {error['msg']}{more}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"field {where!r}: {message}{more}" if where else f"{message}{more}"

@@ -46,12 +46,17 @@ async def _drop_tables(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store's URL: a SQLite file, or a PostgreSQL database without tables."""
     if request.param == "sqlite":
-        url = str(tmp_path / "store.db")
-    else:
-        url = request.getfixturevalue("pg_db_url")
-        asyncio.run(_drop_tables(url))
+        return str(tmp_path / "store.db")
+    pg: str = request.getfixturevalue("pg_db_url")
+    asyncio.run(_drop_tables(pg))
+    return pg
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[Store]:
     with asyncio.Runner() as runner:
         events, _ = runner.run(open_stores(url))
         yield Store(runner, events)
@@ -276,3 +281,40 @@ def test_bytes_that_are_not_utf8_on_the_command_line_are_refused_in_one_line(
     assert code != 0 and err.startswith("error: ") and len(err.splitlines()) == 1, err
     assert fragment in err
     assert invoke("--db", db, "streams", "--json")[1].strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"stream_id": "a\x00b"}, "field 'stream_id': contains a NUL character"),
+        ({"type": "X\x00"}, "field 'type': contains a NUL character"),
+        ({"metadata": {"correlation_id": "c\x00"}}, "correlation_id must be at most 255"),
+        ({"metadata": {"correlation_id": "c" * 256}}, "correlation_id must be at most 255"),
+    ],
+)
+def test_an_import_line_no_store_can_keep_is_refused_on_both(
+    url: str, tmp_path: Path, fields: dict[str, Any], problem: str
+) -> None:
+    """SQLite imported a NUL in a stream id that PostgreSQL then refused as 'check that
+    the server is running'; now the line is refused, naming it, on both."""
+    line = {
+        "position": 1,
+        "event_id": "e-1",
+        "stream_id": "s",
+        "stream_type": "T",
+        "version": 1,
+        "type": "X",
+        "schema_version": 1,
+        "recorded_at": "2026-01-01T00:00:00+00:00",
+        "data": {"note": "a\x00b"},
+        "metadata": {},
+        **fields,
+    }
+    good = {**line, "position": 2, "event_id": "e-2", "stream_id": "t", "type": "X"}
+    good["metadata"] = {}
+    source = tmp_path / "events.jsonl"
+    source.write_text(json.dumps(good) + "\n" + json.dumps({**line, "position": 3}) + "\n")
+    code, _, err = invoke("--db", url, "import", str(source))
+    assert code == 2 and err.startswith("error: line 2: ") and problem in err, err
+    assert len(err.splitlines()) == 1 and "nothing was written" in err
+    assert invoke("--db", url, "streams", "--json")[1].strip() == "[]"
