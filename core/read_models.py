@@ -187,8 +187,17 @@ class OverlayView:
     def commit(self) -> None:
         """Check and copy the writes (InvalidDocument leaves the cache untouched), then
         merge them."""
-        writes = {
-            key: None if document is None else snapshot_document(key, document)
-            for key, document in self._writes.items()
-        }
-        self._cache.absorb(writes)
+        writes = self._writes
+        if len(writes) == 1:  # the common case, without the intermediate dict
+            ((key, document),) = writes.items()
+            if document is not None:
+                document = snapshot_document(key, document)
+            cache = self._cache
+            cache.documents[key] = cache.changed[key] = document
+            return
+        self._cache.absorb(
+            {
+                key: None if document is None else snapshot_document(key, document)
+                for key, document in writes.items()
+            }
+        )
