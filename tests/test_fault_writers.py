@@ -177,7 +177,7 @@ async def check_after_kills(url: str, writers: list[Writer]) -> None:
         records = await store_integrity(system.store)
         assert saga_duplicates(records) == []
         models = await read_models(system)
-        assert len(models["audit-log"]) == head
+        assert len(models["audit-log"]) == len(records)  # PostgreSQL may skip positions
         money: dict[str, Decimal] = defaultdict(Decimal)
         for r in records:
             if r.type == "MoneyDeposited":
