@@ -55,9 +55,10 @@ class BatchReader:
         self._types = types
         self.batch_size = batch_size
         self._window = window
-        #: Positions the next read spans: the window, or less where the handled types are
-        #: dense (see `_fit_span`).
-        self._span = window
+        #: Positions the next read spans: about one batch of events at the density the
+        #: last read found, within [batch_size, window] (see `_fit_span`); at first one
+        #: batch (every position handled: one more small batch if they are sparse).
+        self._span = batch_size
         self._ahead: _ReadAhead | None = None
 
     async def batch(self, after: int, head: int) -> Batch:

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.checkpoints import Checkpoint, ProjectionStatus
@@ -218,17 +218,17 @@ def load_document(text: str, view: str = "", key: str = "") -> Document:
 # -- writes of a batch ------------------------------------------------------------------
 
 
-def _upsert(insert: Any) -> Any:
-    statement: Any = insert.on_conflict_do_update(
-        index_elements=[read_models.c.view, read_models.c.generation, read_models.c.key],
-        set_={"doc": insert.excluded.doc},
-    )
-    return statement
-
-
-#: SQLite's upsert of documents, compiled once: parameters view, generation, key, doc.
-_SQLITE_UPSERT = _upsert(sqlite.insert(read_models)).compile(dialect=sqlite.dialect())
-assert tuple(_SQLITE_UPSERT.positiontup or ()) == ("view", "generation", "key", "doc")
+#: SQLite's upsert of a batch's documents in one statement: parameters view, generation
+#: and a JSON object of key -> document text, which `json_each` takes apart in C. One
+#: statement is one step of the driver, so the driver's thread holds the GIL once rather
+#: than once a row (an executemany), and Python goes on meanwhile. `WHERE true` tells the
+#: parser that ON CONFLICT belongs to the INSERT, not to the SELECT's join.
+_SQLITE_UPSERT = (
+    'INSERT INTO read_models ("view", generation, "key", doc) '
+    "SELECT ?, ?, entry.key, entry.value FROM json_each(?) AS entry WHERE true "
+    'ON CONFLICT ("view", generation, "key") DO UPDATE SET doc = excluded.doc'
+)
+_json_object = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 async def upsert_documents(
@@ -237,16 +237,19 @@ async def upsert_documents(
     if not docs:
         return
     if is_sqlite:
-        # One executemany on the driver connection, in the transaction `conn` began:
-        # no per-row parameter processing by SQLAlchemy (a batch writes thousands).
+        # On the driver connection, in the transaction `conn` began: no per-row
+        # parameter processing by SQLAlchemy either (a batch writes thousands).
         driver: Any = (await conn.get_raw_connection()).driver_connection
-        rows = [(view, generation, key, doc) for key, doc in docs.items()]
         try:
-            await driver.executemany(_SQLITE_UPSERT.string, rows)
+            await driver.execute(_SQLITE_UPSERT, (view, generation, _json_object(docs)))
         except sqlite3.Error as exc:
             raise StoreError(describe_error(profile_of(conn.engine), str(exc))) from exc
         return
-    statement = _upsert(postgresql.insert(read_models))
+    insert = postgresql.insert(read_models)
+    statement = insert.on_conflict_do_update(
+        index_elements=[read_models.c.view, read_models.c.generation, read_models.c.key],
+        set_={"doc": insert.excluded.doc},
+    )
     params = [{"view": view, "generation": generation, "key": k, "doc": d} for k, d in docs.items()]
     await conn.execute(statement, params)
 
