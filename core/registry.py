@@ -92,10 +92,14 @@ class EventRegistry:
         (parsing and validation in one pass in pydantic-core); an older one is
         parsed, upcast, then validated.
         """
+        cls = self._classes.get(stored.type)
+        if cls is not None and stored.schema_version == cls.schema_version:
+            try:  # the common case, checked inline: this is the hot loop of a load
+                return cls.__pydantic_validator__.validate_json(stored.data_json)  # type: ignore[no-any-return]
+            except ValidationError as exc:
+                raise _payload_error(stored.position, stored.stream_id, stored.type, exc) from None
         cls = self._class_of(stored.type, stored.schema_version, stored.position, stored.stream_id)
         try:
-            if stored.schema_version == cls.schema_version:
-                return cls.model_validate_json(stored.data_json)
             data = json.loads(stored.data_json)
         except ValidationError as exc:
             raise _payload_error(stored.position, stored.stream_id, stored.type, exc) from None
