@@ -81,7 +81,7 @@ class EventRegistry:
             payload = self.current_payload(record)
             cls = self._classes[record.type]
         try:
-            return cls.model_validate(payload)
+            return cls.__pydantic_validator__.validate_python(payload)  # type: ignore[no-any-return]
         except ValidationError as exc:
             raise _payload_error(record.position, record.stream_id, record.type, exc) from None
 
