@@ -28,6 +28,7 @@ from core.errors import ConcurrencyError, InvalidTransition
 from tests.cli_helpers import eventdeck_argv
 from tests.fault_helpers import (
     Reader,
+    assert_audit_log_complete,
     read_models,
     rebuilt_read_models,
     saga_duplicates,
@@ -136,7 +137,7 @@ async def test_a_worker_survives_a_postgresql_restart(private_pg: PrivateServer)
             records = await store_integrity(system.store)
             assert saga_duplicates(records) == []
             models = await read_models(system)
-            assert len(models["audit-log"]) == head
+            assert_audit_log_complete(models, records)
             assert models["dead"] == []
             money = {a: Decimal(0) for a in ACCOUNTS}
             for r in records:
