@@ -172,6 +172,8 @@ def _attempt(harness: Harness, cls: type[Command], data: dict[str, Any]) -> None
 
 
 @pytest.mark.parametrize("name", NAMES)
+# Oversized values are the point here; hypothesis only warns that their repr is long.
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @settings(
     max_examples=60,
     deadline=None,
