@@ -19,6 +19,7 @@ from core.ports import StreamInfo
 
 from .engine import profile_of
 from .group_commit import GroupCommitter, GroupStats
+from .pages import event_pages
 from .records import EVENT_COLUMNS, PAYLOAD_COLUMNS, decode_event, json_member
 from .schema import events as event_table
 from .schema import parse_stored_time, streams
@@ -186,20 +187,11 @@ class SqlEventStore:
             ):
                 yield record
             return
-        while True:
-            statement = (
-                select(*EVENT_COLUMNS)
-                .where(event_table.c.position > last, *conditions)
-                .order_by(event_table.c.position)
-                .limit(page_size)
-            )
-            async with reading(self._engine) as conn:
-                rows = (await conn.execute(statement)).all()
+        async for rows in event_pages(
+            self._engine, EVENT_COLUMNS, conditions, after=last, page_size=page_size
+        ):
             for row in rows:
                 yield decode_event(row)
-            if len(rows) < page_size:
-                return
-            last = rows[-1].position
 
     async def _read_all_fast(
         self,

@@ -26,6 +26,7 @@ from core.event_transfer import ImportBatchResult, ImportLine, ImportRejected, T
 
 from .engine import profile_of
 from .notifications import NOTIFY_CHANNEL
+from .pages import event_pages
 from .records import dump_json
 from .schema import events as event_table
 from .schema import streams
@@ -72,21 +73,11 @@ class SqlEventTransfer:
         conditions = [event_table.c.position <= head]
         if since is not None:
             conditions.append(event_table.c.recorded_at >= since)
-        last = 0
-        while last < head:
-            statement = (
-                select(*_EXPORT_COLUMNS)
-                .where(event_table.c.position > last, *conditions)
-                .order_by(event_table.c.position)
-                .limit(page_size)
-            )
-            async with reading(self._engine) as conn:
-                rows = (await conn.execute(statement)).all()
+        async for rows in event_pages(
+            self._engine, _EXPORT_COLUMNS, conditions, after=0, page_size=page_size
+        ):
             for row in rows:
                 yield _exported(row)
-            if len(rows) < page_size:
-                return
-            last = rows[-1][0]
 
     async def import_batch(self, batch: Sequence[ImportLine]) -> ImportBatchResult:
         """Append the batch's new events in its order, in one transaction (see the port)."""
