@@ -23,6 +23,8 @@ class EventRegistry:
 
     def __init__(self, events: Iterable[type[DomainEvent]] = ()) -> None:
         self._classes: dict[str, type[DomainEvent]] = {}
+        #: type name -> (current schema version, the class's validator): decode's hot path.
+        self._current: dict[str, tuple[int, Any]] = {}
         self.upcasters = UpcasterChain()
         for cls in events:
             self.register(cls)
@@ -35,6 +37,7 @@ class EventRegistry:
         if name in self._classes and self._classes[name] is not cls:
             raise ValueError(f"event type {name!r} is registered twice")
         self._classes[name] = cls
+        self._current[name] = (cls.schema_version, cls.__pydantic_validator__.validate_python)
         for from_version, step in (upcasters or {}).items():
             self.upcasters.register(name, from_version, step)
 
@@ -74,14 +77,14 @@ class EventRegistry:
 
     def decode(self, record: RecordedEvent) -> DomainEvent:
         """The row as an instance of the current event class."""
-        cls = self._classes.get(record.type)
-        if cls is not None and record.schema_version == cls.schema_version:
-            payload = record.data  # the common case, checked inline: this is hot in reads
+        current = self._current.get(record.type)
+        if current is not None and record.schema_version == current[0]:
+            validate, payload = current[1], record.data  # the common case: hot in reads
         else:
             payload = self.current_payload(record)
-            cls = self._classes[record.type]
+            validate = self._current[record.type][1]
         try:
-            return cls.__pydantic_validator__.validate_python(payload)  # type: ignore[no-any-return]
+            return validate(payload)  # type: ignore[no-any-return]
         except ValidationError as exc:
             raise _payload_error(record.position, record.stream_id, record.type, exc) from None
 

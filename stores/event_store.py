@@ -182,38 +182,30 @@ class SqlEventStore:
             conditions.append(event_table.c.recorded_at <= until)
         last = from_position - 1
         if self._fast is not None and since is None and until is None:
-            async for record in self._read_all_fast(
-                last, to_position, list(types or ()), stream_id, page_size
-            ):
-                yield record
-            return
+            # SQLite: each page is one round trip on the driver connection, and
+            # its rows are handed out here (a second generator around this one
+            # would cost a resumption per event).
+            shape = ("read_all", to_position is not None, len(types or ()), stream_id is not None)
+            params: dict[str, object] = {f"type{i}": t for i, t in enumerate(types or ())}
+            params.update(to_position=to_position, stream_id=stream_id, limit=page_size)
+            fetch = self._fast.fetch
+
+            def build() -> Select[Any]:
+                return _page(*shape[1:])
+
+            while True:
+                params["after"] = last
+                page = await fetch(shape, build, params)
+                for row in page:
+                    yield decode_event(row)
+                if len(page) < page_size:
+                    return
+                last = page[-1][0]
         async for rows in event_pages(
             self._engine, EVENT_COLUMNS, conditions, after=last, page_size=page_size
         ):
             for row in rows:
                 yield decode_event(row)
-
-    async def _read_all_fast(
-        self,
-        last: int,
-        to_position: int | None,
-        types: list[str],
-        stream_id: str | None,
-        page_size: int,
-    ) -> AsyncIterator[RecordedEvent]:
-        """`read_all` on SQLite: the same keyset pages, each one round trip."""
-        assert self._fast is not None
-        shape = ("read_all", to_position is not None, len(types), stream_id is not None)
-        params: dict[str, object] = {f"type{i}": kind for i, kind in enumerate(types)}
-        params.update(to_position=to_position, stream_id=stream_id, limit=page_size)
-        while True:
-            params["after"] = last
-            rows = await self._fast.fetch(shape, lambda: _page(*shape[1:]), params)
-            for row in rows:
-                yield decode_event(row)
-            if len(rows) < page_size:
-                return
-            last = rows[-1][0]
 
     async def count_streams_by_type(self) -> dict[str, int]:
         """Streams per type, from the `streams` table (one row per stream, no event scan)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -159,6 +161,34 @@ async def test_columns_of_the_wrong_type_are_corrupt_on_every_read_path(
     # The reads that still go through SQLAlchemy (a time bound) agree with the fast ones.
     bounded = await es.read_stream("s", to_version=1, until=seconds(3600))
     assert await es.read_stream("s", to_version=1) == bounded and len(bounded) == 1
+
+
+async def test_json_the_fast_reader_refuses_is_read_as_the_json_module_reads_it(
+    sql: tuple[SqlEventStore, SqlSnapshotStore, Path],
+) -> None:
+    """Rows are read with orjson, which refuses integers over 64 bits, lone surrogate
+    escapes and NaN: those rows read exactly as the json module reads them, a time
+    stored with its own offset is still understood, and what neither reads is corrupt."""
+    es, _, path = sql
+    await es.append("s", "thing", [new_event() for _ in range(5)], 0)
+    odd = '{"big": 123456789012345678901234567890, "lone": "\\ud800", "nan": NaN}'
+    execute(path, "UPDATE events SET data = ? WHERE position = 2", odd)
+    execute(path, "UPDATE events SET metadata = ? WHERE position = 3", '{"user_id": "\\udfff"}')
+    execute(path, "UPDATE events SET recorded_at = '2026-01-02 03:04:05+02:00' WHERE position = 4")
+    execute(path, "UPDATE events SET data = '{\"a\": 1} {}' WHERE position = 5")
+
+    expected = json.loads(odd)
+    for read in (
+        await es.read_stream("s", to_version=4),
+        await collect(es.read_all(to_position=4)),
+    ):
+        assert [e.position for e in read] == [1, 2, 3, 4]
+        assert read[1].data["big"] == expected["big"] and read[1].data["lone"] == "\ud800"
+        assert math.isnan(read[1].data["nan"])
+        assert read[2].metadata.user_id == "\udfff"
+        assert read[3].recorded_at == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)
+    with pytest.raises(CorruptRecord, match="invalid JSON in data: extra data"):
+        await es.read_stream("s", from_version=5)
 
 
 async def test_unreadable_snapshot_is_ignored_with_a_warning(
