@@ -23,8 +23,9 @@ class EventRegistry:
 
     def __init__(self, events: Iterable[type[DomainEvent]] = ()) -> None:
         self._classes: dict[str, type[DomainEvent]] = {}
-        #: type name -> (current schema version, the class's validator): decode's hot path.
-        self._current: dict[str, tuple[int, Any]] = {}
+        #: type name -> (current schema version, the class's validate_python and
+        #: validate_json): the hot path of decode and decode_payload.
+        self._current: dict[str, tuple[int, Any, Any]] = {}
         self.upcasters = UpcasterChain()
         for cls in events:
             self.register(cls)
@@ -37,7 +38,12 @@ class EventRegistry:
         if name in self._classes and self._classes[name] is not cls:
             raise ValueError(f"event type {name!r} is registered twice")
         self._classes[name] = cls
-        self._current[name] = (cls.schema_version, cls.__pydantic_validator__.validate_python)
+        validator = cls.__pydantic_validator__
+        self._current[name] = (
+            cls.schema_version,
+            validator.validate_python,
+            validator.validate_json,
+        )
         for from_version, step in (upcasters or {}).items():
             self.upcasters.register(name, from_version, step)
 
@@ -95,10 +101,10 @@ class EventRegistry:
         (parsing and validation in one pass in pydantic-core); an older one is
         parsed, upcast, then validated.
         """
-        cls = self._classes.get(stored.type)
-        if cls is not None and stored.schema_version == cls.schema_version:
+        current = self._current.get(stored.type)
+        if current is not None and stored.schema_version == current[0]:
             try:  # the common case, checked inline: this is the hot loop of a load
-                return cls.__pydantic_validator__.validate_json(stored.data_json)  # type: ignore[no-any-return]
+                return current[2](stored.data_json)  # type: ignore[no-any-return]
             except ValidationError as exc:
                 raise _payload_error(stored.position, stored.stream_id, stored.type, exc) from None
         cls = self._class_of(stored.type, stored.schema_version, stored.position, stored.stream_id)

@@ -87,9 +87,7 @@ class Repository:
             aggregate = cls.from_snapshot(stream_id, snapshot.version, snapshot.state, self.clock)
         else:
             aggregate = cls(stream_id, self.clock)
-        decode = self.registry.decode_payload
-        for payload in payloads:
-            aggregate.apply(decode(payload), payload.recorded_at)
+        aggregate.replay(payloads, self.registry.decode_payload)
         return aggregate  # type: ignore[return-value]
 
     async def load_any(
@@ -132,9 +130,7 @@ class Repository:
             payloads = await self.store.read_payloads(
                 stream_id, from_version=aggregate.version + 1, to_version=target
             )
-            decode = self.registry.decode_payload
-            for payload in payloads:
-                aggregate.apply(decode(payload), payload.recorded_at)
+            aggregate.replay(payloads, self.registry.decode_payload)
         return aggregate
 
     async def _usable_snapshot(

@@ -356,11 +356,20 @@ def _page(bounded: bool, type_count: int, one_stream: bool) -> Select[Any]:
     )
 
 
+_from_iso = datetime.fromisoformat
+
+
 def _payload(row: Any) -> StoredPayload:
     """A raw SQLite row of PAYLOAD_COLUMNS (its time still the stored text)."""
     position, stream_id, stream_type, version, type_, schema_version, data, stored_at = row
     try:
-        recorded_at = parse_stored_time(stored_at)
+        if type(stored_at) is str:  # SQLite's naive UTC text, inline (see parse_stored_time)
+            try:
+                recorded_at = _from_iso(stored_at + "+00:00")
+            except ValueError:
+                recorded_at = parse_stored_time(stored_at)
+        else:
+            recorded_at = parse_stored_time(stored_at)
     except ValueError as exc:
         raise CorruptRecord(position, stream_id, f"invalid recorded_at: {exc}") from None
     return StoredPayload(
