@@ -6,8 +6,10 @@ fails becomes the stream's new dead letter, and the rest stay parked behind
 it). If the dead event fails again it stays a dead letter with one more
 attempt and nothing is released. A skip marks it skipped and releases the
 parked events the same way. Each is one atomic commit (compare-and-set on the
-checkpoint, so it cannot interleave with a runner's batch) and is recorded in
-the event log as an operator event naming the user.
+checkpoint, so it cannot interleave with a runner's batch) which also appends
+the operator event naming the user (DeadLetterRetried or DeadLetterSkipped) to
+the event log: the resolution and its audit record are stored together or not
+at all, whatever moment a crash comes.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from .event_applier import EventApplier
 from .events import RecordedEvent
 from .operator_events import DeadLetterRetried, DeadLetterSkipped, OperatorLog
 from .ports import EventStore
-from .projection_store import BatchCommit, ProjectionStore
+from .projection_store import AuditAppend, BatchCommit, ProjectionStore
 from .read_models import DocumentCache
 
 #: Compare-and-set conflicts with a busy runner tolerated before giving up.
@@ -189,18 +191,16 @@ class DeadLetterDesk:
                 )
             applier.require_runnable()
             try:
-                outcome = await self._attempt(dead, applier, action)
+                return await self._attempt(dead, applier, action, user)
             except StaleCheckpoint:
                 await asyncio.sleep(min(0.01 * (conflict + 1), 0.2))
                 continue
-            await self._record(dead, outcome, user)
-            return outcome
         raise StaleCheckpoint(
             f"could not {action} dead letter {dead_letter_id}: its projection kept moving; retry"
         )
 
     async def _attempt(
-        self, dead: DeadLetter, applier: EventApplier, action: Literal["retry", "skip"]
+        self, dead: DeadLetter, applier: EventApplier, action: Literal["retry", "skip"], user: str
     ) -> ResolveOutcome:
         name, generation = dead.projection, dead.generation
         try:
@@ -271,6 +271,7 @@ class DeadLetterDesk:
                 new_dead_letters=new_dead,
                 dead_letter_updates=updates,
                 unparked=unparked,
+                audit=self._audit(dead, outcome, user),
             )
         )
         return outcome
@@ -323,32 +324,27 @@ class DeadLetterDesk:
                 start = exc.position + 1
         return found
 
-    async def _record(self, dead: DeadLetter, outcome: ResolveOutcome, user: str) -> None:
+    def _audit(self, dead: DeadLetter, outcome: ResolveOutcome, user: str) -> AuditAppend:
+        """The operator event recording `outcome`, for the commit that makes it so."""
+        event: DeadLetterRetried | DeadLetterSkipped
         if outcome.action == "retry":
-            await self._log.record(
-                dead.projection,
-                DeadLetterRetried(
-                    projection=dead.projection,
-                    dead_letter_id=dead.id,
-                    position=dead.position,
-                    stream_id=dead.stream_id,
-                    event_type=dead.event_type,
-                    succeeded=outcome.succeeded,
-                    released=outcome.released,
-                    error=outcome.error,
-                ),
-                user=user,
+            event = DeadLetterRetried(
+                projection=dead.projection,
+                dead_letter_id=dead.id,
+                position=dead.position,
+                stream_id=dead.stream_id,
+                event_type=dead.event_type,
+                succeeded=outcome.succeeded,
+                released=outcome.released,
+                error=outcome.error,
             )
         else:
-            await self._log.record(
-                dead.projection,
-                DeadLetterSkipped(
-                    projection=dead.projection,
-                    dead_letter_id=dead.id,
-                    position=dead.position,
-                    stream_id=dead.stream_id,
-                    event_type=dead.event_type,
-                    released=outcome.released,
-                ),
-                user=user,
+            event = DeadLetterSkipped(
+                projection=dead.projection,
+                dead_letter_id=dead.id,
+                position=dead.position,
+                stream_id=dead.stream_id,
+                event_type=dead.event_type,
+                released=outcome.released,
             )
+        return self._log.prepare(dead.projection, event, user=user)

@@ -17,6 +17,7 @@ from .dead_letters import (
     matches_search,
 )
 from .errors import RebuildInProgress, StaleCheckpoint, StoreError, UnknownProjection
+from .memory_store import InMemoryEventStore
 from .projection_store import BatchCommit, Cursor
 from .projections import Document
 
@@ -26,7 +27,9 @@ Key = tuple[str, int]
 class InMemoryProjectionStore:
     """Checkpoints, documents, dead letters and parked events in dicts."""
 
-    def __init__(self) -> None:
+    def __init__(self, events: InMemoryEventStore | None = None) -> None:
+        #: Where a commit's operator event (BatchCommit.audit) goes, in the same step.
+        self._events = events
         self._checkpoints: dict[Key, Checkpoint] = {}
         self._documents: dict[Key, dict[str, str]] = {}
         self._dead: dict[int, DeadLetter] = {}
@@ -121,6 +124,25 @@ class InMemoryProjectionStore:
                 f"a dead letter of {batch.name!r} at one of positions {positions} already "
                 "exists; nothing was written"
             )
+        missing = [c.id for c in batch.dead_letter_updates if c.id not in self._dead]
+        if missing:
+            raise StoreError(f"no dead letters {missing}; nothing was written")
+        if batch.audit is not None:
+            # Appended first (it checks its stream): what follows cannot fail.
+            if self._events is None:
+                raise StoreError(
+                    "this in-memory projection store has no event log for the operator "
+                    "event of its commit; build it as InMemoryProjectionStore(events)"
+                )
+            audit = batch.audit
+            info = await self._events.stream_info(audit.stream_id)
+            if info is not None and info.stream_type != audit.stream_type:
+                raise StoreError(
+                    f"stream {audit.stream_id!r} is a {info.stream_type}, not an "
+                    f"{audit.stream_type} stream; the operator event and what it records "
+                    "were not written"
+                )
+            self._events.append_now(audit.stream_id, audit.stream_type, [audit.event])
         update: dict[str, object] = {
             "position": batch.position,
             "revision": current.revision + 1,

@@ -30,29 +30,42 @@ class InMemoryEventStore:
         expected_version: int,
     ) -> list[RecordedEvent]:
         async with self._lock:
-            stream = self._streams.get(stream_id, [])
-            if len(stream) != expected_version:
-                raise ConcurrencyError(stream_id, expected_version, len(stream))
-            if stream and stream[0].stream_type != stream_type:
-                raise ConcurrencyError(stream_id, expected_version, len(stream))
-            recorded = [
-                RecordedEvent(
-                    position=len(self._events) + i + 1,
-                    event_id=event.event_id,
-                    stream_id=stream_id,
-                    stream_type=stream_type,
-                    version=expected_version + i + 1,
-                    type=event.type,
-                    schema_version=event.schema_version,
-                    data=event.data,
-                    metadata=event.metadata,
-                    recorded_at=event.recorded_at,
-                )
-                for i, event in enumerate(events)
-            ]
-            self._events.extend(recorded)
-            self._streams[stream_id] = stream + recorded
-            return recorded
+            return self.append_now(stream_id, stream_type, events, expected_version)
+
+    def append_now(
+        self,
+        stream_id: str,
+        stream_type: str,
+        events: Sequence[NewEvent],
+        expected_version: int | None = None,
+    ) -> list[RecordedEvent]:
+        """`append` without waiting (None: at the stream's next version), so another
+        in-memory store can append within its own all-or-nothing step."""
+        stream = self._streams.get(stream_id, [])
+        if expected_version is None:
+            expected_version = len(stream)
+        if len(stream) != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, len(stream))
+        if stream and stream[0].stream_type != stream_type:
+            raise ConcurrencyError(stream_id, expected_version, len(stream))
+        recorded = [
+            RecordedEvent(
+                position=len(self._events) + i + 1,
+                event_id=event.event_id,
+                stream_id=stream_id,
+                stream_type=stream_type,
+                version=expected_version + i + 1,
+                type=event.type,
+                schema_version=event.schema_version,
+                data=event.data,
+                metadata=event.metadata,
+                recorded_at=event.recorded_at,
+            )
+            for i, event in enumerate(events)
+        ]
+        self._events.extend(recorded)
+        self._streams[stream_id] = stream + recorded
+        return recorded
 
     async def read_stream(
         self,

@@ -14,8 +14,9 @@ from typing import ClassVar
 
 from .clock import Clock, IdFactory
 from .errors import ConcurrencyError
-from .events import DomainEvent, Metadata, RecordedEvent
+from .events import DomainEvent, Metadata, NewEvent, RecordedEvent
 from .ports import EventStore
+from .projection_store import AuditAppend
 from .registry import EventRegistry
 
 OPERATOR_STREAM_TYPE = "Operator"
@@ -124,17 +125,20 @@ class OperatorLog:
         """Append `event` to the projection's operator stream as done by `user`."""
         return await self.record_on(operator_stream(projection), event, user=user)
 
+    def prepare(self, projection: str, event: DomainEvent, *, user: str) -> AuditAppend:
+        """`event` on the projection's operator stream as done by `user`, encoded for a
+        projection-store commit to append in its own transaction (BatchCommit.audit)."""
+        return AuditAppend(
+            operator_stream(projection), OPERATOR_STREAM_TYPE, self._encode(event, user)
+        )
+
     async def record_on(self, stream_id: str, event: DomainEvent, *, user: str) -> RecordedEvent:
         """Append `event` to operator stream `stream_id` as done by `user`."""
-        if event.type_name not in self._registry:
-            self._registry.register(type(event))
         command_id = self._ids.new_id()
         metadata = Metadata(user_id=user, correlation_id=command_id, causation_id=command_id)
         for attempt in range(20):
             info = await self._events.stream_info(stream_id)
-            new = self._registry.encode(
-                event, event_id=self._ids.new_id(), recorded_at=self._clock.now(), metadata=metadata
-            )
+            new = self._encode(event, user, metadata)
             try:
                 recorded = await self._events.append(
                     stream_id, OPERATOR_STREAM_TYPE, [new], info.version if info else 0
@@ -144,3 +148,13 @@ class OperatorLog:
                 continue
             return recorded[0]
         raise ConcurrencyError(stream_id, -1, None, attempts=20)
+
+    def _encode(self, event: DomainEvent, user: str, metadata: Metadata | None = None) -> NewEvent:
+        if event.type_name not in self._registry:
+            self._registry.register(type(event))
+        if metadata is None:
+            command_id = self._ids.new_id()
+            metadata = Metadata(user_id=user, correlation_id=command_id, causation_id=command_id)
+        return self._registry.encode(
+            event, event_id=self._ids.new_id(), recorded_at=self._clock.now(), metadata=metadata
+        )

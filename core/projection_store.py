@@ -26,7 +26,23 @@ from .dead_letters import (
     NewDeadLetter,
     ParkedEvent,
 )
+from .events import NewEvent
 from .projections import Document
+
+
+@dataclass(frozen=True)
+class AuditAppend:
+    """An operator event a commit appends to the event log in its own transaction.
+
+    It goes to `stream_id` (of type `stream_type`) at that stream's next version,
+    so a dead-letter retry or skip and the operator event recording it are one
+    atomic unit: after a crash either both are stored or neither is. The store
+    shares the event store's database (SQL) or holds the event store (memory).
+    """
+
+    stream_id: str
+    stream_type: str
+    event: NewEvent
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,9 @@ class BatchCommit:
     parked: Collection[ParkedEvent] = ()
     #: Positions of parked events now applied (or now dead letters themselves).
     unparked: Collection[int] = ()
+    #: The operator event recording this commit (a dead-letter retry or skip), appended
+    #: to the event log in the same transaction; a stale commit appends nothing.
+    audit: AuditAppend | None = None
 
 
 class ProjectionStore(Protocol):

@@ -27,6 +27,7 @@ from core.errors import RebuildInProgress, StaleCheckpoint, UnknownProjection
 from core.projection_store import BatchCommit, Cursor
 from core.projections import Document
 
+from .audit_append import append_audit
 from .engine import profile_of
 from .projection_queries import ProjectionQueries
 from .projection_rows import (
@@ -211,6 +212,8 @@ class SqlProjectionStore(ProjectionQueries):
                 raise StaleCheckpoint(
                     f"checkpoint of {name!r} generation {generation} moved; nothing was written"
                 )
+            if batch.audit is not None:
+                await append_audit(conn, batch.audit, sqlite=self._is_sqlite)
             await upsert_documents(conn, self._is_sqlite, name, generation, batch.upserts)
             await delete_documents(conn, name, generation, batch.deletes)
             await insert_dead_letters(conn, name, generation, batch.new_dead_letters)

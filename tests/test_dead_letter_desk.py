@@ -14,7 +14,8 @@ from tests.projection_fixtures import (
 
 
 async def test_skip_all_skips_one_projections_open_dead_letters_and_records_each() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 30, streams=3, poison=[("s0", 2), ("s2", 5)])
     engine = make_engine([CounterProjection(), EchoProjection()], events, store)
     await engine.catch_up()

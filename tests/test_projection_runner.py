@@ -186,7 +186,8 @@ async def test_new_events_of_a_parked_stream_park_too() -> None:
 
 
 async def test_retry_after_the_fix_applies_the_dead_event_then_the_parked_ones_in_order() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 30, streams=3, poison=[("s1", 3)])
     projection = CounterProjection()
     engine = make_engine([projection], events, store)
@@ -223,7 +224,8 @@ async def test_retry_after_the_fix_applies_the_dead_event_then_the_parked_ones_i
 
 
 async def test_a_parked_event_that_fails_on_release_becomes_the_new_dead_letter() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 30, streams=3, poison=[("s1", 3), ("s1", 6)])
     projection = CounterProjection()
     engine = make_engine([projection], events, store)
@@ -240,7 +242,8 @@ async def test_a_parked_event_that_fails_on_release_becomes_the_new_dead_letter(
 
 
 async def test_skip_is_recorded_with_the_operator_and_releases_the_parked_events() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 30, streams=3, poison=[("s1", 3)])
     engine = make_engine([CounterProjection()], events, store)
     await engine.catch_up()
@@ -262,7 +265,8 @@ async def test_skip_is_recorded_with_the_operator_and_releases_the_parked_events
 
 
 async def test_retry_all_retries_every_open_dead_letter() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 30, streams=3, poison=[("s0", 2), ("s2", 5)])
     projection = CounterProjection()
     engine = make_engine([projection], events, store)

@@ -20,7 +20,8 @@ from tests.projection_store_contract import ProjectionStoreContract
 class TestMemoryProjectionStore(ProjectionStoreContract):
     @pytest.fixture
     async def stores(self) -> AsyncIterator[tuple[EventStore, ProjectionStore]]:
-        yield InMemoryEventStore(), InMemoryProjectionStore()
+        events = InMemoryEventStore()
+        yield events, InMemoryProjectionStore(events)
 
 
 class TestSqliteProjectionStore(ProjectionStoreContract):
