@@ -21,11 +21,12 @@ ends when the queue is empty, so no task outlives the appends that needed it.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -146,7 +147,8 @@ class GroupCommitter:
             if not plan.accepted:
                 return results
             await conn.execute(
-                _UPSERT_STREAM, [dict(zip(_STREAM_KEYS, row, strict=True)) for row in plan.streams]
+                _upsert_stream(),
+                [dict(zip(_STREAM_KEYS, row, strict=True)) for row in plan.streams],
             )
             rows = [
                 dict(zip(EVENT_VALUE_COLUMNS, row, strict=True))
@@ -171,12 +173,24 @@ class GroupCommitter:
 
 
 _STREAM_KEYS = ("stream_id", "stream_type", "version", "created_at", "updated_at")
-_upsert = pg_insert(streams)
-#: A stream's row: created, or moved to its new version (the plan checked which).
-_UPSERT_STREAM = _upsert.on_conflict_do_update(
-    index_elements=[streams.c.stream_id],
-    set_={"version": _upsert.excluded.version, "updated_at": _upsert.excluded.updated_at},
-)
+
+
+@functools.cache
+def _upsert_stream() -> Any:
+    """A stream's row: created, or moved to its new version (the plan checked which).
+
+    Built on first use: importing SQLAlchemy's PostgreSQL dialect costs ~25 ms, which
+    a SQLite store (the console's first screen among them) need not pay.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    upsert = pg_insert(streams)
+    return upsert.on_conflict_do_update(
+        index_elements=[streams.c.stream_id],
+        set_={"version": upsert.excluded.version, "updated_at": upsert.excluded.updated_at},
+    )
+
+
 _INSERT_RETURNING = event_table.insert().returning(
     event_table.c.position, event_table.c.stream_id, event_table.c.version
 )

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.checkpoints import Checkpoint, ProjectionStatus
@@ -245,6 +244,8 @@ async def upsert_documents(
         except sqlite3.Error as exc:
             raise StoreError(describe_error(profile_of(conn.engine), str(exc))) from exc
         return
+    from sqlalchemy.dialects import postgresql  # ~25 ms to import: PostgreSQL only
+
     insert = postgresql.insert(read_models)
     statement = insert.on_conflict_do_update(
         index_elements=[read_models.c.view, read_models.c.generation, read_models.c.key],

@@ -6,7 +6,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.snapshots import Snapshot
@@ -38,14 +37,23 @@ class SqlSnapshotStore:
     async def save(self, snapshot: Snapshot) -> None:
         """Store `snapshot`, replacing any earlier one at the same version."""
         state = dump_json(snapshot.state, f"the snapshot of {snapshot.stream_id!r}")
-        insert = (sqlite.insert if self._profile.is_sqlite else postgresql.insert)(snapshots)
+        upsert: Any
+        # the dialect's module on first use (PostgreSQL's costs ~25 ms to import)
+        if self._profile.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            upsert = sqlite_insert(snapshots)
+        else:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            upsert = pg_insert(snapshots)
         values = {
             "stream_type": snapshot.stream_type,
             "state": state,
             "state_schema": snapshot.state_schema,
             "taken_at": snapshot.taken_at,
         }
-        statement: Any = insert.values(
+        statement: Any = upsert.values(
             stream_id=snapshot.stream_id, version=snapshot.version, **values
         ).on_conflict_do_update(
             index_elements=[snapshots.c.stream_id, snapshots.c.version], set_=values
