@@ -1,7 +1,9 @@
 """One batch of one projection (or saga) generation: read, apply, commit atomically.
 
 Reads the events after the checkpoint (only the types the processor handles;
-core/batch_reader.py), prefetches the documents they need in one query,
+core/batch_reader.py) and decodes them as part of that read (the next batch's
+read runs ahead, so its decoding fills the wait for this one's commit),
+prefetches the documents they need in one query,
 applies each on its own overlay (events of blocked streams are parked,
 failures become dead letters), then commits documents, dead letters, parked
 events and the new checkpoint in one transaction with a compare-and-set on the
@@ -10,6 +12,7 @@ checkpoint it started from.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +28,11 @@ from .projection_store import BatchCommit, Cursor, ProjectionStore
 from .projections import handles_every_type
 from .read_models import DocumentCache
 from .throughput import RateMeter
+
+#: Events decoded between two looks at the event loop (about a millisecond's work).
+DECODE_CHUNK = 200
+#: A batch's events decoded, and the document keys each will read (`prefetch_keys`).
+DecodedBatch = tuple[list[Decoded], list[tuple[str, ...]]]
 
 
 @dataclass
@@ -64,7 +72,7 @@ class BatchProcessor:
         self._commit_after_commands = commit_after_commands
         types = None if handles_every_type(processor) else sorted(processor.handles)
         window = max(window or batch_size * 4, batch_size)
-        self._reader = BatchReader(events, clock, types, batch_size, window)
+        self._reader = BatchReader(events, clock, types, batch_size, window, self._decode)
 
     async def run(
         self,
@@ -81,10 +89,15 @@ class BatchProcessor:
         command, so a saga's state and checkpoint follow each command closely.
 
         While it works, the next batch (from its end towards `head`) is read ahead, so
-        the database reads while Python applies. The cyclic garbage collector is paused
-        meanwhile (core/gc_pause.py)."""
+        the database reads while Python applies, and decoded while this one waits for
+        its commit. The cyclic garbage collector is paused meanwhile (core/gc_pause.py)."""
         with paused_collector():
-            return await self._run(cursor, head, owner, lease_expires_at, meter)
+            try:
+                return await self._run(cursor, head, owner, lease_expires_at, meter)
+            finally:
+                # the read ahead prepares its events now if no commit started it (an
+                # error): it ends on its own, as a read that is not used
+                self._reader.prepare_ahead()
 
     async def close(self) -> None:
         """Wait for a read ahead still running (its events are not needed any more)."""
@@ -104,7 +117,9 @@ class BatchProcessor:
         generation = checkpoint.generation
         cache = DocumentCache(lambda keys: self._store.get_documents(self.name, generation, keys))
         blocked = set(cursor.blocked_streams)
-        decoded = await self._prepare(records, cache, blocked)
+        assert batch.prepared is not None
+        decoded, keys = batch.prepared
+        await cache.prefetch(_wanted(records, keys, blocked))
         result = BatchResult(checkpoint=checkpoint)
         index = 0
         while True:
@@ -136,6 +151,7 @@ class BatchProcessor:
                 new_dead_letters=dead,
                 parked=parked,
             )
+            self._reader.prepare_ahead()  # the next batch's decoding fills this wait
             checkpoint = await self._store.commit(commit)
             cache.committed()
             result.events += len(group) + (1 if last and batch.unreadable is not None else 0)
@@ -148,21 +164,21 @@ class BatchProcessor:
         result.advanced = checkpoint.position - cursor.checkpoint.position
         return result
 
-    async def _prepare(
-        self, records: list[RecordedEvent], cache: DocumentCache, blocked: set[str]
-    ) -> list[Decoded]:
-        """Decode the batch's events and prefetch the documents they need in one query."""
+    async def _decode(self, records: list[RecordedEvent]) -> DecodedBatch:
+        """The batch's events decoded, and the document keys each one will read (run by
+        the reader as part of the batch's read)."""
         applier = self._applier
         decode, prefetch_keys = applier.decode, applier.prefetch_keys
         decoded: list[Decoded] = []
-        keys: set[str] = set()
-        for record in records:
-            event = decode(record)
-            decoded.append(event)
-            if record.stream_id not in blocked:
-                keys.update(prefetch_keys(event, record))
-        await cache.prefetch(keys)
-        return decoded
+        keys: list[tuple[str, ...]] = []
+        for start in range(0, len(records), DECODE_CHUNK):
+            if start:
+                await asyncio.sleep(0)  # let a commit meanwhile go on to its next statement
+            for record in records[start : start + DECODE_CHUNK]:
+                event = decode(record)
+                decoded.append(event)
+                keys.append(prefetch_keys(event, record))
+        return decoded, keys
 
     async def _apply(
         self,
@@ -194,6 +210,21 @@ class BatchProcessor:
             if commit_after_commands and applier.commands_sent != sent:
                 break  # a saga commits right after each command it sends
         return index
+
+
+def _wanted(
+    records: list[RecordedEvent], keys: list[tuple[str, ...]], blocked: set[str]
+) -> set[str]:
+    """The documents the events of streams not blocked will read."""
+    wanted: set[str] = set()
+    if blocked:
+        for record, its_keys in zip(records, keys, strict=True):
+            if record.stream_id not in blocked:
+                wanted.update(its_keys)
+    else:
+        for its_keys in keys:
+            wanted.update(its_keys)
+    return wanted
 
 
 def _parked(dead: NewDeadLetter) -> ParkedEvent:

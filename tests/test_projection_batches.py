@@ -320,3 +320,30 @@ async def test_dense_types_are_read_about_a_batch_at_a_time_sparse_ones_a_window
     batch = await sparse.batch(batch.end, head)
     await sparse.close()
     assert [(until or 0) - start + 1 for start, until in events.spans[:2]] == [20, 80]
+
+
+async def test_the_read_ahead_prepares_its_events_only_when_told_or_when_taken() -> None:
+    events = RecordingReads()
+    await write_round_robin(events, 60)
+    prepared: list[list[int]] = []
+
+    async def prepare(records: list[RecordedEvent]) -> int:
+        prepared.append([r.position for r in records])
+        return len(records)
+
+    reader = BatchReader(events, SystemClock(), None, batch_size=20, window=80, prepare=prepare)
+    head = await events.head_position()
+    first = await reader.batch(0, head)
+    assert first.prepared == 20 and len(prepared) == 1  # a batch read when asked: at once
+    for _ in range(5):
+        await asyncio.sleep(0)  # the read ahead has read its events...
+    assert len(events.spans) == 2 and len(prepared) == 1  # ...but waits to prepare them
+    reader.prepare_ahead()  # what a processor says when it starts waiting for its commit
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(prepared) == 2
+    second = await reader.batch(first.end, head)
+    assert second.prepared == 20 and prepared[1] == [r.position for r in second.records]
+    third = await reader.batch(second.end, head)  # taken without being told: prepared then
+    assert third.prepared == 20 and len(prepared) == 3
+    await reader.close()
