@@ -87,7 +87,10 @@ class EventApplier:
         for _ in range(tries):
             overlay = OverlayView(cache)
             try:
-                await self._handle(decoded, record, overlay)
+                if self.is_saga:
+                    await self._react(decoded, record, overlay)
+                else:  # a projection's handler, called directly: this is the hot loop
+                    await self.processor.apply(decoded, record, overlay)
                 overlay.commit()
             except StoreError:
                 raise
@@ -98,10 +101,7 @@ class EventApplier:
         assert failure is not None
         return NewDeadLetter.of(record, failure, tries, self._clock.now())
 
-    async def _handle(self, event: DomainEvent, record: RecordedEvent, view: OverlayView) -> None:
-        if not self.is_saga:
-            await self.processor.apply(event, record, view)
-            return
+    async def _react(self, event: DomainEvent, record: RecordedEvent, view: OverlayView) -> None:
         assert self._bus is not None and self._events is not None
         assert isinstance(self.processor, Saga)
         context = BusSagaContext(self._bus, self._events)

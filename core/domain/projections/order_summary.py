@@ -23,6 +23,13 @@ from ..order_events import (
 )
 from .documents import iso
 
+# The statuses' text, looked up once (an enum member's `.value` is a property call).
+PENDING = OrderStatus.PENDING.value
+APPROVED = OrderStatus.APPROVED.value
+SHIPPED = OrderStatus.SHIPPED.value
+CANCELLED = OrderStatus.CANCELLED.value
+DELIVERED = OrderStatus.DELIVERED.value
+
 
 class OrderSummaryProjection(Projection):
     """Rows: order_id, customer_id, total_amount, item_count, status, placed_at,
@@ -40,7 +47,6 @@ class OrderSummaryProjection(Projection):
 
     async def apply(self, event: DomainEvent, record: RecordedEvent, view: View) -> None:
         order_id = record.stream_id
-        at = iso(record.recorded_at)
         if isinstance(event, OrderPlaced):
             if await view.get(order_id) is not None:
                 raise ProjectionError(f"Order already placed: {order_id}")
@@ -52,8 +58,8 @@ class OrderSummaryProjection(Projection):
                     "total_amount": str(event.total_amount),
                     # the write-up counts order lines (`items.length`), not units
                     "item_count": len(event.items),
-                    "status": OrderStatus.PENDING.value,
-                    "placed_at": at,
+                    "status": PENDING,
+                    "placed_at": iso(record.recorded_at),
                     "approved_at": None,
                     "shipped_at": None,
                     "tracking_number": None,
@@ -65,19 +71,20 @@ class OrderSummaryProjection(Projection):
             return
         summary = await self._existing(view, order_id)
         if isinstance(event, OrderApproved):
-            summary.update(status=OrderStatus.APPROVED.value, approved_at=at)
+            summary["status"] = APPROVED
+            summary["approved_at"] = iso(record.recorded_at)
         elif isinstance(event, OrderShipped):
-            summary.update(
-                status=OrderStatus.SHIPPED.value,
-                shipped_at=at,
-                tracking_number=event.tracking_number,
-                carrier=event.carrier,
-            )
+            summary["status"] = SHIPPED
+            summary["shipped_at"] = iso(record.recorded_at)
+            summary["tracking_number"] = event.tracking_number
+            summary["carrier"] = event.carrier
         elif isinstance(event, OrderCancelled):
-            summary.update(status=OrderStatus.CANCELLED.value, cancelled_at=at)
+            summary["status"] = CANCELLED
+            summary["cancelled_at"] = iso(record.recorded_at)
         elif isinstance(event, OrderDelivered):
             # like the aggregate: the delivery time the event reports, not when it was recorded
-            summary.update(status=OrderStatus.DELIVERED.value, delivered_at=iso(event.delivered_at))
+            summary["status"] = DELIVERED
+            summary["delivered_at"] = iso(event.delivered_at)
         else:
             return
         view.put(order_id, summary)
