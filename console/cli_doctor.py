@@ -15,11 +15,19 @@ from typing import Any
 
 import click
 
-from core.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock, UuidFactory
 from core.doctor import Doctor
 from core.doctor_facts import DoctorReport
 from core.domain.projections import DEMO_PROJECTIONS, DEMO_SAGAS
 from core.errors import ReadOnlyError, read_only_refusal
+from core.operator_events import (
+    REPAIR_STREAM_PREFIX,
+    OperatorLog,
+    StoreRepaired,
+    register_operator_events,
+)
+from core.projection_store import AuditAppend
+from core.registry import EventRegistry
 from stores import make_engine, open_stores
 from stores.store_checks import SqlStoreChecks
 
@@ -46,11 +54,19 @@ async def examine_store(
         await engine.dispose()
 
 
-async def repair_store(url: str) -> dict[str, int]:
-    """Delete orphaned snapshots, rebuild disagreeing streams rows (see SqlStoreChecks)."""
+async def repair_store(url: str, user: str) -> dict[str, int]:
+    """Delete orphaned snapshots, rebuild disagreeing streams rows (see SqlStoreChecks);
+    a repair that changed something is recorded as a StoreRepaired event naming `user`."""
     events, _ = await open_stores(url)
+    ids = UuidFactory()
+    log = OperatorLog(events, register_operator_events(EventRegistry()), SystemClock(), ids)
+
+    def audit(changes: dict[str, int]) -> AuditAppend:
+        stream_id = f"{REPAIR_STREAM_PREFIX}{ids.new_id()}"
+        return log.prepare_on(stream_id, StoreRepaired(**changes), user=user)
+
     try:
-        return await SqlStoreChecks(events.engine).repair()
+        return await SqlStoreChecks(events.engine).repair(audit)
     finally:
         await events.close()
 
@@ -82,7 +98,7 @@ def doctor_command(as_json: bool, repair: bool, stall: float) -> None:
     if repair:
         if settings.read_only:
             raise ReadOnlyError(read_only_refusal("repair the store"))
-        repaired = asyncio.run(repair_store(settings.db))
+        repaired = asyncio.run(repair_store(settings.db, settings.user))
     report = asyncio.run(examine_store(settings.db, stall_seconds=stall))
     if as_json:
         document: dict[str, Any] = report.model_dump(mode="json")

@@ -10,6 +10,7 @@ import click
 from core.clock import FixedClock, SeededIdFactory, SystemClock
 from core.domain.demo_data import SeedSummary, seed_demo
 from core.errors import InvalidInput, StoreError
+from core.operator_events import SEED_STREAM_PREFIX, HistorySeeded
 
 from .bootstrap import open_system
 from .cli import cli, current_settings
@@ -29,12 +30,15 @@ async def seed_store(
     seed: int,
     end: datetime | None,
     label: str = "seeding",
+    user: str | None = None,
 ) -> SeedSummary:
     """Seed an empty store, the fulfilment saga reacting at simulated times.
 
     The seed runs on a fixed clock moved step by step, and the saga's catch-up
     runs at each of its turns on that same clock, so the saga's commands are
     recorded when they would have happened. Refuses a store that holds events.
+    With `user`, the run ends with a HistorySeeded operator event naming them (the
+    seeded events carry the demo's made-up users); the screenshots' store has none.
     """
     clock = FixedClock(end or SystemClock().now())
     ids = SeededIdFactory(seed)
@@ -60,7 +64,7 @@ async def seed_store(
 
         try:
             with TerminalProgress(label) as progress:
-                return await seed_demo(
+                summary = await seed_demo(
                     system.store,
                     system.snapshots,
                     orders=orders,
@@ -73,6 +77,19 @@ async def seed_store(
                     clock=clock,
                     ids=ids,
                 )
+            if user is not None:
+                await system.projections.operator_log.record_on(
+                    f"{SEED_STREAM_PREFIX}{ids.new_id()}",
+                    HistorySeeded(
+                        orders=orders,
+                        accounts=accounts,
+                        days=days,
+                        seed=seed,
+                        events=summary.events,
+                    ),
+                    user=user,
+                )
+            return summary
         except StoreError as exc:
             raise StoreError(
                 f"seeding stopped part-way, so the store holds a partial history (seed again "
@@ -100,7 +117,9 @@ def seed_command(
     """
     end_at = parse_time(end, "--end") if end else None
     settings = current_settings()
-    summary = run_seed(settings.db, settings.read_only, orders, accounts, days, seed, end_at)
+    summary = run_seed(
+        settings.db, settings.read_only, orders, accounts, days, seed, end_at, user=settings.user
+    )
     click.echo(summary.model_dump_json() if as_json else describe(summary))
 
 
@@ -113,6 +132,7 @@ def run_seed(
     seed: int,
     end: datetime | None,
     label: str = "seeding",
+    user: str | None = None,
 ) -> SeedSummary:
     return asyncio.run(
         seed_store(
@@ -124,6 +144,7 @@ def run_seed(
             seed=seed,
             end=end,
             label=label,
+            user=user,
         )
     )
 
@@ -186,7 +207,15 @@ def demo_command(seed: int, rate: float, no_traffic: bool) -> None:
         # traffic grows it from there. `eventdeck seed` writes bigger histories.
         orders, accounts, days = DEMO_HISTORY
         run_seed(
-            settings.db, False, orders, accounts, days, seed, None, label="seeding demo history"
+            settings.db,
+            False,
+            orders,
+            accounts,
+            days,
+            seed,
+            None,
+            label="seeding demo history",
+            user=settings.user,
         )
     from .app import EventdeckApp
 

@@ -18,7 +18,7 @@ from .dead_letters import (
 )
 from .errors import RebuildInProgress, StaleCheckpoint, StoreError, UnknownProjection
 from .memory_store import InMemoryEventStore
-from .projection_store import BatchCommit, Cursor
+from .projection_store import AuditAppend, BatchCommit, Cursor
 from .projections import Document
 
 Key = tuple[str, int]
@@ -72,10 +72,19 @@ class InMemoryProjectionStore:
         )
         return Cursor(checkpoint, blocked)
 
-    async def set_status(self, name: str, status: ProjectionStatus, now: datetime) -> Checkpoint:
+    async def set_status(
+        self,
+        name: str,
+        status: ProjectionStatus,
+        now: datetime,
+        *,
+        audit: AuditAppend | None = None,
+    ) -> Checkpoint:
         active = self._active(name)
         if active is None:
             raise UnknownProjection(name, sorted({n for n, _ in self._checkpoints}))
+        if audit is not None:
+            self._append_audit(audit)
         updated = active.model_copy(update={"status": status, "updated_at": now})
         self._checkpoints[(name, active.generation)] = updated
         return updated
@@ -129,20 +138,7 @@ class InMemoryProjectionStore:
             raise StoreError(f"no dead letters {missing}; nothing was written")
         if batch.audit is not None:
             # Appended first (it checks its stream): what follows cannot fail.
-            if self._events is None:
-                raise StoreError(
-                    "this in-memory projection store has no event log for the operator "
-                    "event of its commit; build it as InMemoryProjectionStore(events)"
-                )
-            audit = batch.audit
-            info = await self._events.stream_info(audit.stream_id)
-            if info is not None and info.stream_type != audit.stream_type:
-                raise StoreError(
-                    f"stream {audit.stream_id!r} is a {info.stream_type}, not an "
-                    f"{audit.stream_type} stream; the operator event and what it records "
-                    "were not written"
-                )
-            self._events.append_now(audit.stream_id, audit.stream_type, [audit.event])
+            self._append_audit(batch.audit)
         update: dict[str, object] = {
             "position": batch.position,
             "revision": current.revision + 1,
@@ -195,6 +191,23 @@ class InMemoryProjectionStore:
         updated = current.model_copy(update=update)
         self._checkpoints[key] = updated
         return updated
+
+    def _append_audit(self, audit: AuditAppend) -> None:
+        """Append an operator event as part of the caller's all-or-nothing step (first:
+        StoreError, with nothing written, if its stream holds another type)."""
+        if self._events is None:
+            raise StoreError(
+                "this in-memory projection store has no event log for the operator event "
+                "of its change; build it as InMemoryProjectionStore(events)"
+            )
+        stream = self._events.read_stream_now(audit.stream_id)
+        if stream and stream[0].stream_type != audit.stream_type:
+            raise StoreError(
+                f"stream {audit.stream_id!r} is a {stream[0].stream_type}, not an "
+                f"{audit.stream_type} stream; the operator event and what it records were "
+                "not written"
+            )
+        self._events.append_now(audit.stream_id, audit.stream_type, [audit.event])
 
     # -- generations ------------------------------------------------------------------
 

@@ -32,6 +32,10 @@ class InMemoryEventStore:
         async with self._lock:
             return self.append_now(stream_id, stream_type, events, expected_version)
 
+    def read_stream_now(self, stream_id: str) -> list[RecordedEvent]:
+        """A stream's events, without waiting (see `append_now`)."""
+        return list(self._streams.get(stream_id, []))
+
     def append_now(
         self,
         stream_id: str,

@@ -1,7 +1,7 @@
-"""The operator audit trail: every retry, skip, rebuild, pause, resume and import is an event.
+"""The operator audit trail: each retry, skip, rebuild, pause, resume, import and seed.
 
-They go to stream `projection-<name>` (an import to its own stream, `import-<id>`;
-stream type "Operator") with the operator's user id in the metadata, so the
+They are events of stream `projection-<name>` (an import or a seed has its own
+stream, `import-<id>` or `seed-<id>`; stream type "Operator") with the operator's user id in the metadata, so the
 audit trail is part of the event log (and the audit-log projection can show it). Register them with
 `register_operator_events` in every registry that reads the log.
 """
@@ -15,16 +15,28 @@ from typing import ClassVar
 from .clock import Clock, IdFactory
 from .errors import ConcurrencyError
 from .events import DomainEvent, Metadata, NewEvent, RecordedEvent
+from .operator_streams import (
+    OPERATOR_STREAM_PREFIXES,
+    OPERATOR_STREAM_TYPE,
+    REPAIR_STREAM_PREFIX,
+    SEED_STREAM_PREFIX,
+    is_operator_stream,
+    operator_stream,
+    reserved_stream_refusal,
+)
 from .ports import EventStore
 from .projection_store import AuditAppend
 from .registry import EventRegistry
 
-OPERATOR_STREAM_TYPE = "Operator"
-
-
-def operator_stream(projection: str) -> str:
-    """The stream of the operator actions on one projection."""
-    return f"projection-{projection}"
+__all__ = [
+    "OPERATOR_STREAM_PREFIXES",
+    "OPERATOR_STREAM_TYPE",
+    "REPAIR_STREAM_PREFIX",
+    "SEED_STREAM_PREFIX",
+    "is_operator_stream",
+    "operator_stream",
+    "reserved_stream_refusal",
+]
 
 
 class ProjectionPaused(DomainEvent):
@@ -92,6 +104,29 @@ class EventsImported(DomainEvent):
     error: str | None = None
 
 
+class HistorySeeded(DomainEvent):
+    """`eventdeck seed` (or `demo` on an empty store) wrote demo history; its events carry
+    the demo's own made-up users, this one the operator who ran it."""
+
+    type_name: ClassVar[str] = "HistorySeeded"
+    orders: int
+    accounts: int
+    days: int
+    seed: int
+    events: int
+
+
+class StoreRepaired(DomainEvent):
+    """`eventdeck doctor --repair` changed the store's index rows or snapshots (never an
+    event); written in the repair's own transaction."""
+
+    type_name: ClassVar[str] = "StoreRepaired"
+    snapshots_deleted: int = 0
+    stream_rows_deleted: int = 0
+    stream_rows_updated: int = 0
+    stream_rows_added: int = 0
+
+
 OPERATOR_EVENTS: tuple[type[DomainEvent], ...] = (
     ProjectionPaused,
     ProjectionResumed,
@@ -100,6 +135,8 @@ OPERATOR_EVENTS: tuple[type[DomainEvent], ...] = (
     DeadLetterRetried,
     DeadLetterSkipped,
     EventsImported,
+    HistorySeeded,
+    StoreRepaired,
 )
 
 
@@ -128,9 +165,12 @@ class OperatorLog:
     def prepare(self, projection: str, event: DomainEvent, *, user: str) -> AuditAppend:
         """`event` on the projection's operator stream as done by `user`, encoded for a
         projection-store commit to append in its own transaction (BatchCommit.audit)."""
-        return AuditAppend(
-            operator_stream(projection), OPERATOR_STREAM_TYPE, self._encode(event, user)
-        )
+        return self.prepare_on(operator_stream(projection), event, user=user)
+
+    def prepare_on(self, stream_id: str, event: DomainEvent, *, user: str) -> AuditAppend:
+        """`event` on operator stream `stream_id` as done by `user`, for a store write to
+        append in its own transaction."""
+        return AuditAppend(stream_id, OPERATOR_STREAM_TYPE, self._encode(event, user))
 
     async def record_on(self, stream_id: str, event: DomainEvent, *, user: str) -> RecordedEvent:
         """Append `event` to operator stream `stream_id` as done by `user`."""

@@ -187,14 +187,14 @@ class ProjectionMonitor:
         if processor is None:
             raise UnknownProjection(name, list(self._processors))
         await self._store.ensure_checkpoints({name: processor.version}, self._clock.now())
-        checkpoint = await self._store.set_status(name, status, self._clock.now())
         event = (
             ProjectionPaused(projection=name)
             if status is ProjectionStatus.PAUSED
             else ProjectionResumed(projection=name)
         )
-        await self._log.record(name, event, user=user)
-        return checkpoint
+        # The status and the operator event recording it commit together.
+        audit = self._log.prepare(name, event, user=user)
+        return await self._store.set_status(name, status, self._clock.now(), audit=audit)
 
     def _choose(self, names: Sequence[str] | None) -> list[str]:
         if not names:

@@ -113,8 +113,16 @@ class ProjectionStore(Protocol):
         """
         ...
 
-    async def set_status(self, name: str, status: ProjectionStatus, now: datetime) -> Checkpoint:
-        """Set the active checkpoint's status (running, paused, stopped)."""
+    async def set_status(
+        self,
+        name: str,
+        status: ProjectionStatus,
+        now: datetime,
+        *,
+        audit: AuditAppend | None = None,
+    ) -> Checkpoint:
+        """Set the active checkpoint's status (running, paused, stopped); `audit`, the
+        operator event recording it, is appended in the same transaction."""
         ...
 
     async def acquire_lease(

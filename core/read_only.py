@@ -21,7 +21,7 @@ from .dead_letters import DeadLetter, DeadLetterStatus, DeadLetterTally, ParkedE
 from .errors import ReadOnlyError, read_only_refusal
 from .events import NewEvent, RecordedEvent, StoredPayload
 from .ports import EventStore, SnapshotStore, StreamInfo
-from .projection_store import BatchCommit, Cursor, ProjectionStore
+from .projection_store import AuditAppend, BatchCommit, Cursor, ProjectionStore
 from .projections import Document
 from .snapshots import Snapshot
 
@@ -176,9 +176,16 @@ class GuardedProjectionStore:
         self.gate.check("create projection checkpoints")
         await self.inner.ensure_checkpoints(versions, now)
 
-    async def set_status(self, name: str, status: ProjectionStatus, now: datetime) -> Checkpoint:
+    async def set_status(
+        self,
+        name: str,
+        status: ProjectionStatus,
+        now: datetime,
+        *,
+        audit: AuditAppend | None = None,
+    ) -> Checkpoint:
         self.gate.check(f"set projection {name} {status.value}")
-        return await self.inner.set_status(name, status, now)
+        return await self.inner.set_status(name, status, now, audit=audit)
 
     async def acquire_lease(
         self, name: str, generation: int, owner: str, *, now: datetime, expires_at: datetime

@@ -13,6 +13,7 @@ from .aggregate import Aggregate
 from .clock import Clock, IdFactory
 from .errors import InvalidInput, StreamNotFound
 from .events import Metadata, RecordedEvent
+from .operator_streams import is_operator_stream, reserved_stream_refusal
 from .ports import EventStore, SnapshotStore
 from .registry import EventRegistry
 from .snapshots import Snapshot, SnapshotPolicy
@@ -156,6 +157,9 @@ class Repository:
         pending = aggregate.pending
         if not pending:
             return []
+        if is_operator_stream(aggregate.id, aggregate.stream_type):
+            # The operator audit trail is written only by eventdeck's own operator log.
+            raise InvalidInput(reserved_stream_refusal(aggregate.id))
         expected = aggregate.base_version
         new_events = [
             self.registry.encode(

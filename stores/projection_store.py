@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.checkpoints import Checkpoint, ProjectionStatus
 from core.dead_letters import DeadLetterStatus
 from core.errors import RebuildInProgress, StaleCheckpoint, UnknownProjection
-from core.projection_store import BatchCommit, Cursor
+from core.projection_store import AuditAppend, BatchCommit, Cursor
 from core.projections import Document
 
 from .audit_append import append_audit
@@ -140,7 +140,14 @@ class SqlProjectionStore(ProjectionQueries):
         rows = await self._fast.fetch("documents", documents_query, params)
         return {key: load_document(doc, view, key) for key, doc in rows}
 
-    async def set_status(self, name: str, status: ProjectionStatus, now: datetime) -> Checkpoint:
+    async def set_status(
+        self,
+        name: str,
+        status: ProjectionStatus,
+        now: datetime,
+        *,
+        audit: AuditAppend | None = None,
+    ) -> Checkpoint:
         statement = (
             update(checkpoints)
             .where(_cp.name == name, _cp.status != REBUILDING)
@@ -152,6 +159,8 @@ class SqlProjectionStore(ProjectionQueries):
             if row is None:
                 known = (await conn.scalars(select(_cp.name).distinct())).all()
                 raise UnknownProjection(name, list(known))
+            if audit is not None:
+                await append_audit(conn, audit, sqlite=self._is_sqlite)
         return checkpoint_of(row)
 
     async def acquire_lease(

@@ -9,6 +9,7 @@ count says there is something to show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, exists, func, or_, select, text
@@ -25,7 +26,9 @@ from core.doctor_facts import (
     StreamFacts,
     StreamProblem,
 )
+from core.projection_store import AuditAppend
 
+from .audit_append import append_audit
 from .engine import profile_of
 from .projection_rows import checkpoint_of, is_active
 from .schema import (
@@ -238,9 +241,12 @@ class SqlStoreChecks:
 
     # -- repairs (`eventdeck doctor --repair`) -----------------------------------------
 
-    async def repair(self) -> dict[str, int]:
+    async def repair(
+        self, audit: Callable[[dict[str, int]], AuditAppend] | None = None
+    ) -> dict[str, int]:
         """Delete orphaned snapshots and rebuild the streams rows that disagree with the
-        events, in one write transaction holding the append lock; what changed."""
+        events, in one write transaction holding the append lock; what changed. If
+        something did, `audit(changes)` is the operator event appended in that transaction."""
         orphan = ~exists().where(
             _e.stream_id == _sn.stream_id,
             _e.version == _sn.version,
@@ -282,12 +288,15 @@ class SqlStoreChecks:
                     )
                 )
             ).rowcount
-        return {
-            "snapshots_deleted": int(deleted or 0),
-            "stream_rows_deleted": int(emptied or 0),
-            "stream_rows_updated": int(updated or 0),
-            "stream_rows_added": int(added or 0),
-        }
+            changes = {
+                "snapshots_deleted": int(deleted or 0),
+                "stream_rows_deleted": int(emptied or 0),
+                "stream_rows_updated": int(updated or 0),
+                "stream_rows_added": int(added or 0),
+            }
+            if audit is not None and any(changes.values()):
+                await append_audit(conn, audit(changes), sqlite=self._profile.is_sqlite)
+        return changes
 
 
 def _sum(condition: Any) -> Any:

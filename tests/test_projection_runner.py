@@ -290,7 +290,8 @@ async def test_dead_letter_show_has_the_event_and_what_is_parked() -> None:
 
 
 async def test_pause_and_resume_are_recorded_and_paused_projections_are_skipped() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 10)
     engine = make_engine([CounterProjection(), EchoProjection()], events, store)
     await engine.pause("counter", user="erin")

@@ -60,9 +60,10 @@ class Shop:
 async def shop() -> Shop:
     """A seeded, caught-up demo shop (dead letters included) behind an open gate."""
     gate = WriteGate()
-    events = GuardedEventStore(InMemoryEventStore(), gate)
+    memory = InMemoryEventStore()
+    events = GuardedEventStore(memory, gate)
     snapshots = GuardedSnapshotStore(InMemorySnapshotStore(), gate)
-    projections = GuardedProjectionStore(InMemoryProjectionStore(), gate)
+    projections = GuardedProjectionStore(InMemoryProjectionStore(memory), gate)
     clock, ids = FixedClock(END), SeededIdFactory(3)
     repository = build_repository(events, clock=clock, ids=ids, snapshots=snapshots)
     engine = ProjectionEngine(

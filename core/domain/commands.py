@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 from ..clock import ensure_utc
 from ..commands import Command
 from ..errors import InvalidInput
+from ..operator_streams import is_operator_stream, reserved_stream_refusal
 from .inventory import ReservedItem, inventory_stream_id
 from .order_events import Address, CancellationType, OrderItem
 from .payment import payment_stream_id
@@ -182,6 +183,13 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _not_reserved(value: str) -> str:
+    """A new stream's id: not one of the operator audit trail's (core/operator_streams.py)."""
+    if is_operator_stream(value):
+        raise ValueError(reserved_stream_refusal(value))
+    return value
+
+
 def _reference(value: str) -> str:
     """An existing stream's id: what no store can hold is refused before any read."""
     if len(value) > MAX_STREAM_ID:
@@ -199,7 +207,7 @@ def _email(value: str | None) -> str | None:
 
 Money = Annotated[Decimal, BeforeValidator(parse_money)]
 Item = Annotated[OrderItem, BeforeValidator(_coerce_item)]
-Id = Annotated[str, _text("id"), AfterValidator(_identifier)]
+Id = Annotated[str, _text("id"), AfterValidator(_identifier), AfterValidator(_not_reserved)]
 OrderId = Annotated[
     str,
     _text("order id", "give the order's id, e.g. ord-1a2b3c4d5e6f"),
