@@ -19,8 +19,10 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from console.bootstrap import open_system
 from core.domain.commands import OpenAccount
@@ -82,6 +84,19 @@ async def write(url: str, name: str, seed: int, count: int, *, accounts: bool = 
         await system.close()
 
 
+async def listening(system: Any) -> bool:
+    """Some connection of the store's database is LISTENing for new events."""
+    engine = system.store.inner.engine
+    async with engine.connect() as conn:
+        found = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'"
+            )
+        )
+    return bool(found)
+
+
 async def test_a_worker_survives_a_postgresql_restart(private_pg: PrivateServer) -> None:
     url = private_pg.url
     await write(url, "before", 1, 0, accounts=True)
@@ -121,6 +136,8 @@ async def test_a_worker_survives_a_postgresql_restart(private_pg: PrivateServer)
 
             await wait_until(caught_up, 120)
             assert proc.poll() is None, "\n".join(log.lines)
+            # the worker LISTENs again (woken by notifications, not only by polls)
+            await wait_until(lambda: listening(system), 30)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=60) == 0, "\n".join(log.lines)
             lines = log.join(30)
