@@ -23,7 +23,7 @@ from .pages import event_pages
 from .records import EVENT_COLUMNS, PAYLOAD_COLUMNS, decode_event, json_member
 from .schema import events as event_table
 from .schema import parse_stored_time, streams
-from .sqlite_reads import SqliteReads
+from .sqlite_reads import SqliteReads, release_held_reader
 from .storable import caused_by_unicode, check_append, findable, not_unicode
 from .transactions import reading
 
@@ -323,6 +323,7 @@ class SqlEventStore:
 
     async def close(self) -> None:
         """Close every pooled connection (shared with the snapshot store)."""
+        await release_held_reader(self._engine)
         await self._engine.dispose()
 
 

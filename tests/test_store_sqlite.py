@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -189,6 +191,44 @@ async def test_json_the_fast_reader_refuses_is_read_as_the_json_module_reads_it(
         assert read[3].recorded_at == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)
     with pytest.raises(CorruptRecord, match="invalid JSON in data: extra data"):
         await es.read_stream("s", from_version=5)
+
+
+async def test_hot_reads_share_one_held_connection_and_close_leaves_no_thread(
+    tmp_path: Path,
+) -> None:
+    """Reads keep one pooled connection checked out (stores/sqlite_reads.py); reads at
+    the same moment use the pool beside it, see every commit, and closing the store
+    stops every driver thread."""
+    before = {t.ident for t in threading.enumerate()}
+    es, ss = await open_stores(str(tmp_path / "store.db"))
+    await es.append("s", "thing", [new_event() for _ in range(3)], 0)
+    assert len(await es.read_stream("s")) == 3
+    reads = await asyncio.gather(*(es.read_stream("s") for _ in range(8)))
+    assert [len(r) for r in reads] == [3] * 8
+    await es.append("s", "thing", [new_event()], 3)
+    assert [e.version for e in await es.read_stream("s")] == [1, 2, 3, 4]
+    assert await ss.latest("s") is None
+    await es.close()
+    for _ in range(100):
+        left = [t for t in threading.enumerate() if t.ident not in before]
+        if not left:
+            break
+        await asyncio.sleep(0.02)
+    assert left == []
+
+
+async def test_a_disposed_engine_closes_the_held_connection(tmp_path: Path) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    es, _ = await open_stores(str(tmp_path / "store.db"))
+    await es.append("s", "thing", [new_event()], 0)
+    assert len(await es.read_stream("s")) == 1
+    await es._engine.dispose()  # not through close(): the held connection still goes
+    for _ in range(100):
+        left = [t for t in threading.enumerate() if t.ident not in before]
+        if not left:
+            break
+        await asyncio.sleep(0.02)
+    assert left == []
 
 
 async def test_unreadable_snapshot_is_ignored_with_a_warning(
