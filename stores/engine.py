@@ -120,7 +120,15 @@ def _sqlite_url(database: str, original: str, query: Any = None) -> URL:
         )
     if path.is_dir():
         raise StoreError(f"cannot open SQLite file {str(path)!r}: it is a folder; give a file path")
-    return URL.create("sqlite+aiosqlite", database=str(path), query=query or {})
+    if query:
+        # The driver would ignore most of them with a SQLAlchemy warning (and `mode=ro`
+        # would not make the store read-only): eventdeck sets up the file itself.
+        raise StoreError(
+            f"the SQLite URL {redact_url(original)!r} has parameters ({', '.join(query)}), "
+            "which eventdeck does not take: give the file alone; to refuse writes use "
+            f"--read-only, to wait longer for another writer set {BUSY_TIMEOUT_ENV}"
+        )
+    return URL.create("sqlite+aiosqlite", database=str(path))
 
 
 def busy_timeout_setting() -> float:

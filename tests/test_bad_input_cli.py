@@ -325,6 +325,9 @@ def test_bad_db_urls_fail_in_one_line_and_create_nothing(
         (["--db", "postgresql://u@127.0.0.1:1/db?foo=bar", "streams"], "'foo'"),
         (["--db", "sqlite:///x.db?timeout=abc", "streams"], "abc"),
         (["--db", "sqlite:///" + "a" * 300 + ".db", "streams"], "too long"),
+        # once a SQLAlchemy warning (and a writable store despite mode=ro)
+        (["--db", "sqlite:///x.db?mode=ro", "cmd", "open-account", "--owner", "A"], "--read-only"),
+        (["--db", "sqlite+aiosqlite:///x.db?foo=1&uri=true", "streams"], "(foo, uri)"),
     ],
 )
 def test_bad_urls_found_by_the_property(tmp_path: Path, args: list[str], fragment: str) -> None:
