@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.errors import CorruptRecord, StoreError
@@ -185,7 +185,17 @@ class SqlEventStore:
             # SQLite: each page is one round trip on the driver connection, and
             # its rows are handed out here (a second generator around this one
             # would cost a resumption per event).
-            shape = ("read_all", to_position is not None, len(types or ()), stream_id is not None)
+            # A short span of positions is scanned in position order rather than found
+            # through the type index (which then sorts what it found): a projection's
+            # batch reads most events of its span, and the scan reads no more than it.
+            scan = bool(types) and to_position is not None and to_position - last <= SCAN_SPAN
+            shape = (
+                "read_all",
+                to_position is not None,
+                len(types or ()),
+                stream_id is not None,
+                scan,
+            )
             params: dict[str, object] = {f"type{i}": t for i, t in enumerate(types or ())}
             params.update(to_position=to_position, stream_id=stream_id, limit=page_size)
             fetch = self._fast.fetch
@@ -338,15 +348,22 @@ def _stream_range(columns: Sequence[Any], bounded: bool) -> Select[Any]:
     return statement.order_by(event_table.c.version)
 
 
-def _page(bounded: bool, type_count: int, one_stream: bool) -> Select[Any]:
-    """One keyset page of `read_all`: rows after `:after`, at most `:limit` of them."""
+#: The widest span of positions (`to_position` - `from_position`) `read_all` of
+#: some types scans in position order on SQLite instead of using the type index.
+SCAN_SPAN = 50_000
+
+
+def _page(bounded: bool, type_count: int, one_stream: bool, scan: bool = False) -> Select[Any]:
+    """One keyset page of `read_all`: rows after `:after`, at most `:limit` of them.
+
+    `scan`: the type condition is written `+type IN (...)`, which SQLite cannot
+    answer from an index, so it walks the position range in order (no sort)."""
     conditions = [event_table.c.position > bindparam("after")]
     if bounded:
         conditions.append(event_table.c.position <= bindparam("to_position"))
     if type_count:
-        conditions.append(
-            event_table.c.type.in_([bindparam(f"type{i}") for i in range(type_count)])
-        )
+        type_column = literal_column("+events.type") if scan else event_table.c.type
+        conditions.append(type_column.in_([bindparam(f"type{i}") for i in range(type_count)]))
     if one_stream:
         conditions.append(event_table.c.stream_id == bindparam("stream_id"))
     return (
