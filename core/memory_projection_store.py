@@ -266,13 +266,22 @@ class InMemoryProjectionStore:
         return checkpoint
 
     async def switch_generation(
-        self, name: str, generation: int, *, owner: str, now: datetime
+        self,
+        name: str,
+        generation: int,
+        *,
+        owner: str,
+        now: datetime,
+        audit: AuditAppend | None = None,
     ) -> Checkpoint:
         new = self._checkpoints.get((name, generation))
         if new is None or not new.is_rebuild or new.owner != owner:
             raise StaleCheckpoint(
                 f"the rebuild of {name!r} (generation {generation}) is no longer this one's"
             )
+        if audit is not None:
+            # Appended first (it checks its stream): what follows cannot fail.
+            self._append_audit(audit)
         active = self._active(name)
         status = active.status if active is not None else ProjectionStatus.RUNNING
         if active is not None:

@@ -35,8 +35,8 @@ class AuditAppend:
     """An operator event a commit appends to the event log in its own transaction.
 
     It goes to `stream_id` (of type `stream_type`) at that stream's next version,
-    so a dead-letter retry or skip and the operator event recording it are one
-    atomic unit: after a crash either both are stored or neither is. The store
+    so a dead-letter retry or skip, a pause or resume, or a rebuild's switch, and
+    the operator event recording it are one atomic unit: after a crash either both are stored or neither is. The store
     shares the event store's database (SQL) or holds the event store (memory).
     """
 
@@ -166,11 +166,19 @@ class ProjectionStore(Protocol):
         ...
 
     async def switch_generation(
-        self, name: str, generation: int, *, owner: str, now: datetime
+        self,
+        name: str,
+        generation: int,
+        *,
+        owner: str,
+        now: datetime,
+        audit: AuditAppend | None = None,
     ) -> Checkpoint:
         """Make the rebuilt `generation` the active one and delete the old one's documents,
         dead letters and parked events, atomically. It keeps the old one's status
-        (a paused projection stays paused) and its lease is released."""
+        (a paused projection stays paused) and its lease is released. `audit`, the
+        operator event recording the rebuild (ProjectionRebuilt), is appended in the same
+        transaction: the switch and its record are stored together or not at all."""
         ...
 
     async def drop_generation(self, name: str, generation: int) -> None:

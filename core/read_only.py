@@ -226,10 +226,18 @@ class GuardedProjectionStore:
         )
 
     async def switch_generation(
-        self, name: str, generation: int, *, owner: str, now: datetime
+        self,
+        name: str,
+        generation: int,
+        *,
+        owner: str,
+        now: datetime,
+        audit: AuditAppend | None = None,
     ) -> Checkpoint:
         self.gate.check(f"switch projection {name} to its rebuilt read model")
-        return await self.inner.switch_generation(name, generation, owner=owner, now=now)
+        return await self.inner.switch_generation(
+            name, generation, owner=owner, now=now, audit=audit
+        )
 
     async def drop_generation(self, name: str, generation: int) -> None:
         self.gate.check(f"drop a generation of projection {name}")

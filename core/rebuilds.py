@@ -3,8 +3,9 @@
 A full rebuild replays every event into an empty new generation of the view;
 the active generation keeps answering queries (and live workers keep it
 current) until the rebuilt one has reached the head. Then one transaction
-makes the new generation active and deletes the old one's documents, dead
-letters and parked events. Progress is reported after every batch, and dead
+makes the new generation active, deletes the old one's documents, dead
+letters and parked events, and appends the operator event recording the
+rebuild (ProjectionRebuilt, naming the user): a crash leaves all or none. Progress is reported after every batch, and dead
 letters as they happen. If the process dies mid-rebuild, the old generation
 simply goes on serving; the next rebuild drops the half-built one and starts
 clean (after waiting for the dead rebuild's lease to expire).
@@ -166,9 +167,7 @@ class Rebuilder:
         )
         try:
             await self._replay(applier, shadow, owner, summary, progress, on_error)
-            switched = await self._store.switch_generation(
-                name, generation, owner=owner, now=self._clock.now()
-            )
+            switched = await self._switch(name, generation, owner, summary, started, user)
         except StaleCheckpoint:
             raise RebuildInProgress(
                 f"the rebuild of {name!r} was taken over by another process (its lease "
@@ -180,22 +179,44 @@ class Rebuilder:
             raise
         summary.position = switched.position
         summary.documents = await self._store.count_documents(name)
+        return summary
+
+    async def _switch(
+        self,
+        name: str,
+        generation: int,
+        owner: str,
+        summary: RebuildSummary,
+        started: float,
+        user: str,
+    ) -> Checkpoint:
+        """Make the rebuilt generation live together with its operator event
+        (ProjectionRebuilt), in one transaction: a crash leaves both or neither."""
+        done = await self._store.checkpoint(name, generation)
+        if done is None or done.owner != owner:
+            raise StaleCheckpoint(
+                f"the rebuild of {name!r} (generation {generation}) is no longer this one's"
+            )
         summary.seconds = round(time.monotonic() - started, 3)
         if summary.seconds > 0:
             summary.events_per_second = round(summary.events / summary.seconds, 1)
-        await self._log.record(
+        # The rebuild's lease keeps every other writer off this generation, so the
+        # position read above is the one the switch makes live.
+        audit = self._log.prepare(
             name,
             ProjectionRebuilt(
                 projection=name,
                 generation=generation,
-                position=switched.position,
+                position=done.position,
                 events=summary.events,
                 dead_letters=summary.dead_letters,
                 seconds=summary.seconds,
             ),
             user=user,
         )
-        return summary
+        return await self._store.switch_generation(
+            name, generation, owner=owner, now=self._clock.now(), audit=audit
+        )
 
     async def _start_position(self, name: str, from_time: datetime | None) -> int:
         """The position the new generation starts after (0 for a full rebuild)."""

@@ -284,7 +284,13 @@ class SqlProjectionStore(ProjectionQueries):
         return new
 
     async def switch_generation(
-        self, name: str, generation: int, *, owner: str, now: datetime
+        self,
+        name: str,
+        generation: int,
+        *,
+        owner: str,
+        now: datetime,
+        audit: AuditAppend | None = None,
     ) -> Checkpoint:
         async with writing(self._engine) as conn:
             active = (
@@ -318,6 +324,8 @@ class SqlProjectionStore(ProjectionQueries):
                 raise StaleCheckpoint(
                     f"the rebuild of {name!r} (generation {generation}) is no longer this one's"
                 )
+            if audit is not None:
+                await append_audit(conn, audit, sqlite=self._is_sqlite)
             if active is not None:
                 await self._drop(conn, name, active.generation)
         return checkpoint_of(row)

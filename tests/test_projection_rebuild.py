@@ -34,7 +34,8 @@ async def dead_letter_view(store: InMemoryProjectionStore) -> list[tuple[int, st
 
 
 async def test_rebuild_gives_exactly_the_rows_of_incremental_processing() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 60, streams=4, poison=[("s2", 3), ("s3", 9)])
     engine = make_engine([CounterProjection(), EchoProjection()], events, store)
     # incremental: several catch-ups as events arrive
@@ -61,7 +62,8 @@ async def test_rebuild_gives_exactly_the_rows_of_incremental_processing() -> Non
 
 
 async def test_the_old_generation_serves_queries_until_the_switch() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 30)
     projection = CounterProjection()
     engine = make_engine([projection], events, store)
@@ -84,7 +86,8 @@ async def test_the_old_generation_serves_queries_until_the_switch() -> None:
 
 
 async def test_rebuild_reports_progress_to_the_head() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 50)
     engine = make_engine([CounterProjection()], events, store)
     reports: list[RebuildProgress] = []
@@ -105,7 +108,8 @@ async def test_rebuild_reports_progress_to_the_head() -> None:
 
 
 async def test_rebuild_reports_dead_letters_as_they_happen() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 20, poison=[("s1", 2)])
     engine = make_engine([CounterProjection()], events, store)
     errors: list[tuple[str, str]] = []
@@ -114,7 +118,8 @@ async def test_rebuild_reports_dead_letters_as_they_happen() -> None:
 
 
 async def test_a_crashed_rebuild_leaves_the_old_generation_and_the_next_starts_clean() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 30)
     clock = FixedClock(T0)
     engine = make_engine([CounterProjection()], events, store, clock=clock)
@@ -155,7 +160,8 @@ async def test_a_crashed_rebuild_leaves_the_old_generation_and_the_next_starts_c
 
 
 async def test_a_cancelled_rebuild_drops_its_generation() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 30)
     projection = CounterProjection()
     engine = make_engine([projection], events, store)
@@ -172,7 +178,8 @@ async def test_a_cancelled_rebuild_drops_its_generation() -> None:
 
 
 async def test_rebuild_from_a_time_replays_onto_a_copy_of_the_active_generation() -> None:
-    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events = InMemoryEventStore()
+    store = InMemoryProjectionStore(events)
     await write_round_robin(events, 20, poison=[("s1", 1)])
     engine = make_engine([LatestProjection(), CounterProjection()], events, store)
     await engine.catch_up()
