@@ -41,26 +41,32 @@ async def measure(db: str, started_at: float, timeout: float) -> dict[str, Any]:
     from console.screens.dashboard import DashboardScreen
 
     reads: list[float] = []
-
-    def hook(message: Message) -> None:
-        if isinstance(message, DashboardScreen.StatsRead):
-            reads.append(time.time())
-
     app = EventdeckApp(db, cursor_blink=False)
     deadline = time.monotonic() + timeout
+    #: The events card before the first StatsRead was handled.
     placeholder: str | None = None
 
-    def figures_shown() -> bool:
-        nonlocal placeholder
+    def events_card() -> str | None:
         screen = app.screen
         if not isinstance(screen, DashboardScreen):
-            return False
+            return None
         card = screen.query("#card-events")
-        if not card:  # the dashboard's layout changed: the first read is the signal
-            return bool(reads)
-        content = str(card.first(Static).content)
-        placeholder = placeholder or content
-        return bool(reads) and content != placeholder
+        return str(card.first(Static).content) if card else None
+
+    def hook(message: Message) -> None:
+        nonlocal placeholder
+        if isinstance(message, DashboardScreen.StatsRead):
+            if not reads:  # called just before the message is handled: not shown yet
+                placeholder = events_card()
+            reads.append(time.time())
+
+    def figures_shown() -> bool:
+        if not reads or not isinstance(app.screen, DashboardScreen):
+            return False
+        content = events_card()
+        if content is None:  # the dashboard's layout changed: the first read is the signal
+            return True
+        return content != placeholder
 
     async with app.run_test(headless=True, size=SIZE, message_hook=hook) as pilot:
         while not figures_shown():

@@ -333,7 +333,7 @@ class AggregatesScreen(ConsoleScreen):
 
     @on(LoadFailed)
     def _show_failure(self, message: LoadFailed) -> None:
-        self.query_one(StatePanel).show_message(f"[b red]{message.error}[/]")
+        self.query_one(StatePanel).show_message(f"[b red]{literal(str(message.error))}[/]")
         if message.what == self.stream_id and not self.history:
             self.query_one("#agg-timeline", VirtualTable).clear()
 
@@ -388,7 +388,7 @@ class AggregatesScreen(ConsoleScreen):
 
         self.app.push_screen(
             PromptModal(
-                f"Time travel: {literal(stream_id)}",
+                f"Time travel: {stream_id}",
                 "The state as it was at a moment (ISO 8601, UTC unless a zone is given).",
                 placeholder="2026-11-30T14:05:00Z or 2026-11-30",
             ),

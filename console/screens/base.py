@@ -3,10 +3,9 @@ the read-only gate for write actions and the reporting of failed workers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.timer import Timer
@@ -41,6 +40,13 @@ class ConsoleScreen(Screen[None]):
         #: Polling (`_schedule`): the next read's timer, and whether a read runs.
         self._timer: Timer | None = None
         self._reading = False
+
+    @classmethod
+    def early_read(cls, system: System) -> Awaitable[Any] | None:
+        """The screen's first read, when the console opens on it: the app starts it as
+        soon as the store is open and the screen takes it (`EventdeckApp.take_early_read`)
+        for its first figures. None: the screen reads once it is mounted."""
+        return None
 
     @property
     def console(self) -> EventdeckApp:
@@ -117,6 +123,9 @@ class ConsoleScreen(Screen[None]):
 
     def worker_failed(self, group: str, error: BaseException) -> None:
         """A worker raised: tell the operator (screens may also recover)."""
-        self.notify(
-            escape(f"{type(error).__name__}: {error}"), title=f"{group} failed", severity="error"
+        self.notify(  # markup off: errors quote stored and typed text
+            f"{type(error).__name__}: {error}",
+            title=f"{group} failed",
+            severity="error",
+            markup=False,
         )

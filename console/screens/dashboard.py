@@ -4,8 +4,9 @@ projection's lag, the open dead letters and the fulfilment saga's outcomes."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
@@ -33,6 +34,9 @@ from .dashboard_stats import (
     human_rate,
     read_stats,
 )
+
+if TYPE_CHECKING:
+    from ..bootstrap import System
 
 SCOPE = "dashboard"
 #: Seconds between two reads (the next is scheduled when the last one is shown).
@@ -98,6 +102,11 @@ class DashboardScreen(ConsoleScreen):
                 yield Static("Latest events", classes="panel-title")
                 yield VirtualTable(event_columns(compact=True), id="latest")
 
+    @classmethod
+    def early_read(cls, system: System) -> Awaitable[Any]:
+        # on a big store the figures then come about when the screen is built
+        return read_stats(system)
+
     def on_mount(self) -> None:
         self.query_one("#card-store", Static).update(self._store_card(None))
         self._start_read()
@@ -120,7 +129,8 @@ class DashboardScreen(ConsoleScreen):
     async def read_figures(self) -> None:
         system = self.system
         started = time.monotonic()
-        stats = await self.console.io(read_stats(system))
+        early = self.console.take_early_read(SCOPE)
+        stats: DashboardStats = await (early or self.console.io(read_stats(system)))
         self.post_message(self.StatsRead(stats))
         saga = await self.console.io(count_saga_outcomes(system.store, self._saga, stats.head))
         self.post_message(self.SagaCounted(saga, time.monotonic() - started))
@@ -150,6 +160,7 @@ class DashboardScreen(ConsoleScreen):
         latest = stats.tail[-LATEST_ROWS:]
         table = self.query_one("#latest", VirtualTable)
         table.set_rows(Row(event.position, event_cells(event, compact=True)) for event in latest)
+        self.console.first_figures_shown()
 
     @on(SagaCounted)
     def show_saga(self, message: SagaCounted) -> None:

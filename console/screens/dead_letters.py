@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar, Literal
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -304,7 +303,7 @@ class DeadLettersScreen(ConsoleScreen):
 
     def _writable(self) -> bool:
         if self.writing:
-            self.notify(f"Wait: {self.writing} is still running.", severity="warning")
+            self.notify(f"Wait: {self.writing} is still running.", severity="warning", markup=False)
             return False
         return True
 
@@ -367,15 +366,16 @@ class DeadLettersScreen(ConsoleScreen):
     def confirm_bulk(self, message: BulkCounted) -> None:
         what, projection, tally = message.action, message.projection, message.tally
         if not tally.entries:
-            self.notify(f"No open dead letters in {projection}; nothing to {what}.")
+            self.notify(f"No open dead letters in {projection}; nothing to {what}.", markup=False)
             return
 
         def answered(typed: str | None) -> None:
             if typed != projection:
                 said = "no name" if typed is None else f"{typed!r}"
-                self.notify(
-                    escape(f"Cancelled: you typed {said}, not {projection!r}; nothing changed."),
+                self.notify(  # markup off: it quotes what was typed
+                    f"Cancelled: you typed {said}, not {projection!r}; nothing changed.",
                     severity="warning",
+                    markup=False,
                 )
             elif self._writable():
                 self._start_write(f"{what} every open dead letter of {projection}")
@@ -413,10 +413,10 @@ class DeadLettersScreen(ConsoleScreen):
     def resolved(self, message: Resolved) -> None:
         self.writing = ""
         if message.error is not None:
-            self.notify(escape(message.error), title="Refused", severity="error")
+            self.notify(message.error, title="Refused", severity="error", markup=False)
         else:
             text, failed = describe_outcomes(message.outcomes, message.bulk)
-            self.notify(escape(text), severity="error" if failed else "information")
+            self.notify(text, severity="error" if failed else "information", markup=False)
             at = self.system.clock.now().strftime("%H:%M:%S")
             for outcome in message.outcomes:
                 note_text, note_failed = describe_outcomes([outcome], None)

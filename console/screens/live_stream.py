@@ -27,7 +27,7 @@ from stores.event_store import SqlEventStore
 from ..actions import REGISTRY, action
 from ..widgets.event_detail import EventDetail
 from ..widgets.event_filter import EventFilter, FilterBar
-from ..widgets.formatting import event_cells, event_columns
+from ..widgets.formatting import event_cells, event_columns, literal
 from ..widgets.virtual_table import Row, VirtualTable
 from .base import ConsoleScreen
 
@@ -183,7 +183,7 @@ class LiveStreamScreen(ConsoleScreen):
         table = self.query_one("#tail", VirtualTable)
         shown = f"{table.row_count:,} shown"
         if self.filter.active:
-            shown += f" (filtered: {self.filter.describe()})"
+            shown += f" (filtered: {literal(self.filter.describe())})"  # typed: never markup
         if self.following:
             state = "[b green]FOLLOWING[/]"
             if self.behind:

@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
@@ -32,8 +33,15 @@ _PROMPT_BINDINGS = REGISTRY.register(
 )
 
 
+def _plain(text: RenderableType) -> RenderableType:
+    """A string shown as written, never read as markup: titles and hints quote names
+    and typed text, and a `[/` in them would fail (Rich's `escape` misses it)."""
+    return Content(text) if isinstance(text, str) else text
+
+
 class ConfirmModal(ModalScreen[bool]):
-    """Asks yes or no; dismisses with True only on an explicit yes."""
+    """Asks yes or no; dismisses with True only on an explicit yes. A string title or
+    body is shown as written (no markup)."""
 
     BINDINGS: ClassVar[list[BindingType]] = _CONFIRM_BINDINGS
 
@@ -45,8 +53,8 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self._title, classes="dialog-title")
-            yield Static(self._body, classes="dialog-body")
+            yield Static(_plain(self._title), classes="dialog-title")
+            yield Static(_plain(self._body), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self._confirm_label} (y)", variant="primary", id="confirm-yes")
                 yield Button("Cancel (n)", id="confirm-no")
@@ -70,7 +78,8 @@ class ConfirmModal(ModalScreen[bool]):
 
 
 class PromptModal(ModalScreen[str | None]):
-    """Asks for one line of text; Enter answers, Esc cancels (None)."""
+    """Asks for one line of text; Enter answers, Esc cancels (None). The title and the
+    hint are shown as written (no markup)."""
 
     BINDINGS: ClassVar[list[BindingType]] = _PROMPT_BINDINGS
 
@@ -83,8 +92,8 @@ class PromptModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self._title, classes="dialog-title")
-            yield Static(self._hint, classes="dialog-body")
+            yield Static(_plain(self._title), classes="dialog-title")
+            yield Static(_plain(self._hint), classes="dialog-body")
             yield Input(value=self._value, placeholder=self._placeholder, id="prompt-input")
 
     def on_mount(self) -> None:

@@ -56,8 +56,9 @@ class EventdeckCommands(Provider):
 
     def _entries(self) -> list[tuple[str, ConsoleAction]]:
         entries = []
+        wanted = self.console.palette_scopes()  # first: it imports the screens not shown yet
         for scope in REGISTRY.scopes():
-            if scope not in self.console.palette_scopes():
+            if scope not in wanted:
                 continue
             title = REGISTRY.title(scope)
             for item in REGISTRY.actions(scope):

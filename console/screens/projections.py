@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -287,7 +286,7 @@ class ProjectionsScreen(ConsoleScreen):
         name = state.name
         refusal = rebuild_refusal(state, here=name in self.rebuilding)
         if refusal is not None:
-            self.notify(refusal, title="Rebuild", severity="error")
+            self.notify(refusal, title="Rebuild", severity="error", markup=False)
             return
 
         def answered(yes: bool | None) -> None:
@@ -335,10 +334,11 @@ class ProjectionsScreen(ConsoleScreen):
         self._dead_seen[message.name] = seen
         if seen > REPORTED_DEAD_LETTERS:
             return  # the result counts them all
-        self.notify(
-            escape(dead_letter_text(message.name, message.dead)),
+        self.notify(  # markup off: the error is stored text
+            dead_letter_text(message.name, message.dead),
             title="Rebuild",
             severity="warning",
+            markup=False,
         )
 
     @on(RebuildFinished)
@@ -348,9 +348,10 @@ class ProjectionsScreen(ConsoleScreen):
         self.rebuilding.discard(name)
         self.rebuilds.finish(summary)
         self.notify(
-            escape(f"Rebuilt {name}: {summary_text(summary)}"),
+            f"Rebuilt {name}: {summary_text(summary)}",
             title="Rebuild",
             severity="warning" if summary.dead_letters else "information",
+            markup=False,
         )
         self._schedule(0)
         if self.rows.view == name:
@@ -364,10 +365,11 @@ class ProjectionsScreen(ConsoleScreen):
         """A rebuild failed: say so; the old generation goes on serving."""
         self.rebuilding.discard(name)
         self.rebuilds.fail(name, reason)
-        self.notify(
-            escape(f"{reason} - the current generation goes on serving."),
+        self.notify(  # markup off: the reason quotes the store or the projection's code
+            f"{reason} - the current generation goes on serving.",
             title=f"Rebuild of {name} failed",
             severity="error",
+            markup=False,
         )
         self._schedule(0)
 
@@ -403,5 +405,5 @@ class ProjectionsScreen(ConsoleScreen):
             text = f"Paused {message.name}: workers skip it until resumed (space); queries work."
         else:
             text = f"Resumed {message.name}: workers process it again."
-        self.notify(text, title="Projections")
+        self.notify(text, title="Projections", markup=False)
         self._schedule(0)

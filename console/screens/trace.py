@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -24,7 +23,7 @@ from core.errors import EventdeckError
 from core.trace import TRACE_LIMIT, Trace, TraceNode, find_trace, newest_event
 
 from ..actions import REGISTRY, action
-from ..widgets.formatting import short_time
+from ..widgets.formatting import literal, short_time
 from ..widgets.trace_tree import TraceDetail, TraceTree
 from .base import ConsoleScreen
 
@@ -134,7 +133,7 @@ class TraceScreen(ConsoleScreen):
             self._pending = (reference, event_id)
             return
         self._focus = event_id
-        self._status(f"Reading the trace of {escape(reference)}…")
+        self._status(f"Reading the trace of {literal(reference)}…")
         self.read_trace(reference)
 
     @work(exclusive=True, group="trace-read", exit_on_error=False)
@@ -169,7 +168,7 @@ class TraceScreen(ConsoleScreen):
             tree.show(None)
             detail.show(None, tree, self.system.registry)
             self._status(
-                f"[b red]No event carries {escape(message.reference)!r} as its correlation id, "
+                f"[b red]No event carries {literal(repr(message.reference))} as its correlation id, "
                 f"event id or stream@version.[/] {HOW_TO_PICK}"
             )
             return
@@ -185,7 +184,7 @@ class TraceScreen(ConsoleScreen):
 
     @on(TraceFailed)
     def _show_failure(self, message: TraceFailed) -> None:
-        self._status(f"[b red]{escape(message.error)}[/]")
+        self._status(f"[b red]{literal(message.error)}[/]")
 
     def _summary(self, trace: Trace, message: TraceRead) -> str:
         nodes = self.query_one(TraceTree).nodes()
@@ -202,11 +201,11 @@ class TraceScreen(ConsoleScreen):
         if message.origin:
             found = f" - of {message.origin}; {HOW_TO_PICK}"
         elif message.reference != trace.correlation_id:
-            found = f" - the correlation of {escape(message.reference)}"
+            found = f" - the correlation of {literal(message.reference)}"
         else:
             found = ""
         started = short_time(trace.events[0].recorded_at)
-        return f"Trace [b]{escape(trace.correlation_id)}[/] from {started}: {counts}{found}"
+        return f"Trace [b]{literal(trace.correlation_id)}[/] from {started}: {counts}{found}"
 
     @staticmethod
     def _event_named(trace: Trace, reference: str) -> str | None:
