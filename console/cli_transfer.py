@@ -87,8 +87,10 @@ def import_command(source: str, batch_size: int, as_json: bool) -> None:
     importing a file twice adds nothing and an interrupted import is resumed by
     running it again. A line that is malformed, or whose version does not follow
     its stream's in the store, stops the import with an error naming the line;
-    its batch writes nothing. The import is recorded as an EventsImported
-    operator event naming --user. Progress is shown on a terminal.
+    its batch writes nothing. Each batch that writes events is recorded, in its own
+    transaction, as an EventsImported operator event naming --user, the file, the
+    batch's lines and the positions its events took (a batch of events already
+    stored records nothing). Progress is shown on a terminal.
     """
     settings = current_settings()
 

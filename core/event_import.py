@@ -3,23 +3,30 @@
 Each batch is one transaction (`EventTransfer.import_batch`): a batch is written
 whole or not at all, and events already in the store (by event id) are skipped,
 so an import stopped anywhere - an error at a line, a truncated file, a killed
-process - is resumed by running it again on the same file. An import that wrote
-something is recorded as an `EventsImported` operator event on its own stream
-(`import-<id>`), naming the user; the imported events keep their own metadata.
+process - is resumed by running it again on the same file.
+
+Each batch that writes events carries its operator record: an `EventsImported`
+event naming the user, the file, the batch's lines and the positions its events
+took, appended after them in the same transaction. So whenever an import stops,
+even killed mid-way, every event it wrote is covered by a record of who imported
+it, and nothing else is: a batch whose lines are all stored already (a second
+import of the same file, or the part a resumed import had done) writes no record.
+The batches of one run are the versions of one stream (`import-<id>`, created by
+its first batch that writes); a resumed run has a stream of its own. The imported
+events keep their own metadata.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel
 
 from .clock import IdFactory
-from .errors import EventdeckError
-from .event_transfer import ImportLine, ImportRejected, check_order, parse_line
+from .event_transfer import ImportedBatch, ImportLine, ImportRejected, check_order, parse_line
 from .operator_events import EventsImported, OperatorLog
 from .ports import EventTransfer
+from .projection_store import AuditAppend
 
 #: Lines per batch (one transaction each) unless told otherwise.
 DEFAULT_BATCH_SIZE = 1000
@@ -42,7 +49,8 @@ class ImportSummary(BaseModel):
     #: Lines read (blank lines included).
     lines: int
     source: str
-    #: The stream of this import's audit event; None when nothing was written.
+    #: The stream of this import's audit events (one per batch that wrote events);
+    #: None when nothing was written.
     audit_stream: str | None = None
 
 
@@ -83,11 +91,21 @@ class EventImport:
         """Import every line of `lines` (an export, in its order) as done by `user`.
 
         Raises ImportRejected naming the first line that is malformed or does not fit
-        the store; the batches before it stay written (see the module doc).
+        the store; the batches before it stay written, each with its record (see the
+        module doc).
         """
         tally = _Tally()
+        audit_stream = f"{IMPORT_STREAM_PREFIX}{self._ids.new_id()}"
         batch: list[ImportLine] = []
         previous: int | None = None
+
+        async def write() -> None:
+            result = await self._transfer.import_batch(
+                batch, audit=self._recorder(batch, source, user, audit_stream)
+            )
+            tally.imported += result.imported
+            tally.skipped += result.skipped
+
         try:
             for number, raw in enumerate(lines, start=1):
                 tally.lines = number
@@ -99,48 +117,47 @@ class EventImport:
                 tally.streams.add(event.stream_id)
                 batch.append(ImportLine(number, event))
                 if len(batch) >= self._batch_size:
-                    await self._write(batch, tally)
+                    await write()
                     batch = []
                     if progress is not None:
                         progress(tally.lines, tally.imported)
-            await self._write(batch, tally)
+            if batch:
+                await write()
         except ImportRejected as exc:
             first = batch[0].number if batch else exc.line
-            await self._audit_stopped(tally, source, user, f"line {exc.line}: {exc.problem}")
             raise ImportRejected(exc.line, exc.problem, _stopped(tally, first)) from None
-        except EventdeckError as exc:
-            await self._audit_stopped(tally, source, user, str(exc))
-            raise
         if progress is not None:
             progress(tally.lines, tally.imported)
-        audit = await self._audit(tally, source, user) if tally.imported else None
-        return _summary(tally, source, audit)
-
-    async def _write(self, batch: list[ImportLine], tally: _Tally) -> None:
-        result = await self._transfer.import_batch(batch)
-        tally.imported += result.imported
-        tally.skipped += result.skipped
-
-    async def _audit(self, tally: _Tally, source: str, user: str, error: str | None = None) -> str:
-        stream_id = f"{IMPORT_STREAM_PREFIX}{self._ids.new_id()}"
-        event = EventsImported(
-            source=source,
+        return ImportSummary(
             imported=tally.imported,
             skipped=tally.skipped,
             streams=len(tally.streams),
             lines=tally.lines,
-            complete=error is None,
-            error=error,
+            source=source,
+            audit_stream=audit_stream if tally.imported else None,
         )
-        await self._operator_log.record_on(stream_id, event, user=user)
-        return stream_id
 
-    async def _audit_stopped(self, tally: _Tally, source: str, user: str, error: str) -> None:
-        """Record what a stopped import wrote, if anything; the stop itself is the error
-        the caller sees, so a failure to record is not raised over it."""
-        if tally.imported:
-            with contextlib.suppress(EventdeckError):
-                await self._audit(tally, source, user, error)
+    def _recorder(
+        self, batch: list[ImportLine], source: str, user: str, stream_id: str
+    ) -> Callable[[ImportedBatch], AuditAppend]:
+        """The operator record of `batch`, built inside its transaction once known."""
+        first_line, last_line = batch[0].number, batch[-1].number
+        streams = len({line.event.stream_id for line in batch})
+
+        def record(done: ImportedBatch) -> AuditAppend:
+            event = EventsImported(
+                source=source,
+                imported=done.imported,
+                skipped=done.skipped,
+                streams=streams,
+                lines=last_line,
+                first_line=first_line,
+                first_position=done.first_position,
+                last_position=done.last_position,
+            )
+            return self._operator_log.prepare_on(stream_id, event, user=user)
+
+        return record
 
 
 def _stopped(tally: _Tally, first: int) -> str:
@@ -150,15 +167,4 @@ def _stopped(tally: _Tally, first: int) -> str:
     return (
         f"the lines before {first} are in the store ({tally.imported} events imported), "
         f"nothing from line {first} on; fix the file and run the same import again to resume"
-    )
-
-
-def _summary(tally: _Tally, source: str, audit_stream: str | None) -> ImportSummary:
-    return ImportSummary(
-        imported=tally.imported,
-        skipped=tally.skipped,
-        streams=len(tally.streams),
-        lines=tally.lines,
-        source=source,
-        audit_stream=audit_stream,
     )

@@ -19,7 +19,9 @@ ids its commands were caused by, and those are kept.
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import (
     AwareDatetime,
@@ -33,6 +35,9 @@ from pydantic import (
 
 from .clock import ensure_utc
 from .errors import InvalidInput
+
+if TYPE_CHECKING:
+    from .projection_store import AuditAppend
 
 #: The store's `correlation_id` column size.
 MAX_CORRELATION_ID = 255
@@ -108,6 +113,23 @@ class ImportBatchResult(NamedTuple):
 
     imported: int
     skipped: int
+
+
+@dataclass(frozen=True)
+class ImportedBatch:
+    """What a batch that wrote something did, known inside its transaction: events
+    written and skipped, and the positions its new events took (first to last)."""
+
+    imported: int
+    skipped: int
+    first_position: int
+    last_position: int
+
+
+#: Builds the operator event recording a batch (EventsImported naming the operator),
+#: which the batch's transaction appends after its events: a committed batch always
+#: carries its record. Called only for a batch that writes at least one event.
+ImportAudit = Callable[[ImportedBatch], "AuditAppend"]
 
 
 class ImportRejected(InvalidInput):

@@ -91,17 +91,32 @@ class DeadLetterSkipped(DomainEvent):
 
 
 class EventsImported(DomainEvent):
-    """An `eventdeck import` wrote events (the imported events keep their own metadata)."""
+    """One batch of an `eventdeck import` wrote events (the imported events keep their own
+    metadata); appended in the batch's own transaction, so every imported event is
+    covered by the record of the batch that wrote it, whenever the import stopped. The
+    batches of one run are the versions of its stream `import-<id>`.
+
+    Records written before batches were recorded one by one (`first_line` None) sum up a
+    whole run: `lines` read, and `complete`/`error` for a run stopped at an error.
+    """
 
     type_name: ClassVar[str] = "EventsImported"
+    #: The file (or "stdin").
     source: str
+    #: Events the batch wrote, and those of its lines already stored (skipped).
     imported: int
     skipped: int
+    #: Distinct streams of the batch's lines.
     streams: int
+    #: The batch's last line (a whole-run record: the lines read).
     lines: int
-    #: False when the import stopped at an error (running it again resumes it).
-    complete: bool = True
+    #: Whole-run records only (None in a batch's): False when the run stopped at an error.
+    complete: bool | None = None
     error: str | None = None
+    #: The batch's first line, and the first and last positions its events took here.
+    first_line: int | None = None
+    first_position: int | None = None
+    last_position: int | None = None
 
 
 class HistorySeeded(DomainEvent):

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from .event_transfer import ImportBatchResult, ImportLine, TransferredEvent
+from .event_transfer import ImportAudit, ImportBatchResult, ImportLine, TransferredEvent
 from .events import NewEvent, RecordedEvent, StoredPayload
 from .snapshots import Snapshot
 
@@ -148,9 +148,13 @@ class EventTransfer(Protocol):
         position order, payload and metadata as stored; read page by page."""
         ...
 
-    async def import_batch(self, batch: Sequence[ImportLine]) -> ImportBatchResult:
+    async def import_batch(
+        self, batch: Sequence[ImportLine], *, audit: ImportAudit | None = None
+    ) -> ImportBatchResult:
         """Append the lines' events in their order, in one transaction, keeping every field
         but the position (allocated anew, in the same order). An event whose id is stored
         already at the same stream and version is skipped; one that does not continue its
-        stream's versions is an ImportRejected naming its line, and the batch writes nothing."""
+        stream's versions is an ImportRejected naming its line, and the batch writes nothing.
+        If the batch writes any event, `audit`'s operator event recording it is appended
+        after them in the same transaction (a batch that only skips appends nothing)."""
         ...

@@ -6,7 +6,9 @@ prefix. The import writes one batch per transaction with one `executemany` per
 table, under the same lock as every append (`writing(ordered=True)`: BEGIN
 IMMEDIATE on SQLite, the position advisory lock on PostgreSQL), so the versions
 it checks cannot move before it commits and the positions it takes commit in
-order for live readers.
+order for live readers. A batch that writes events appends its operator record
+(EventsImported, built by the caller once the positions are known) after them
+in the same transaction (stores/audit_append.py).
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.clock import ensure_utc
 from core.errors import CorruptRecord, StoreError
-from core.event_transfer import ImportBatchResult, ImportLine, ImportRejected, TransferredEvent
+from core.event_transfer import (
+    ImportAudit,
+    ImportBatchResult,
+    ImportedBatch,
+    ImportLine,
+    ImportRejected,
+    TransferredEvent,
+)
 
+from .audit_append import append_audit
 from .engine import profile_of
 from .notifications import NOTIFY_CHANNEL
 from .pages import event_pages
@@ -79,8 +89,11 @@ class SqlEventTransfer:
             for row in rows:
                 yield _exported(row)
 
-    async def import_batch(self, batch: Sequence[ImportLine]) -> ImportBatchResult:
-        """Append the batch's new events in its order, in one transaction (see the port)."""
+    async def import_batch(
+        self, batch: Sequence[ImportLine], *, audit: ImportAudit | None = None
+    ) -> ImportBatchResult:
+        """Append the batch's new events in its order, then (if it wrote any) `audit`'s
+        operator event recording them, in one transaction (see the port)."""
         if not batch:
             return ImportBatchResult(0, 0)
         # Encode before taking the lock: a line the store cannot hold fails alone.
@@ -96,6 +109,10 @@ class SqlEventTransfer:
             rows, skipped = _accept(batch, encoded, present, current)
             if rows:
                 await self._write(conn, batch[0].number, rows, current)
+                if audit is not None:
+                    first, last = await _positions(conn, rows[0], rows[-1])
+                    record = audit(ImportedBatch(len(rows), skipped, first, last))
+                    await append_audit(conn, record, sqlite=self._is_sqlite)
         return ImportBatchResult(len(rows), skipped)
 
     async def _write(
@@ -228,6 +245,19 @@ def _row(line: ImportLine) -> dict[str, Any]:
         "correlation_id": correlation,
         "recorded_at": ensure_utc(event.recorded_at),
     }
+
+
+async def _positions(
+    conn: AsyncConnection, first: dict[str, Any], last: dict[str, Any]
+) -> tuple[int, int]:
+    """The positions the first and the last row just inserted took (by event id)."""
+    rows = await conn.execute(
+        select(event_table.c.event_id, event_table.c.position).where(
+            event_table.c.event_id.in_([first["event_id"], last["event_id"]])
+        )
+    )
+    taken = {row.event_id: int(row.position) for row in rows}
+    return taken[first["event_id"]], taken[last["event_id"]]
 
 
 async def _stored_places(conn: AsyncConnection, event_ids: list[str]) -> dict[str, tuple[str, int]]:

@@ -70,6 +70,35 @@ def write_lines(path: Path, records: list[dict[str, Any]] | list[str]) -> Path:
     return path
 
 
+def batch_records(db: Path) -> list[tuple[Any, ...]]:
+    """Each EventsImported record in position order: first and last line, first and last
+    position, events imported, user."""
+    with sqlite3.connect(db) as conn:
+        found = conn.execute(
+            "SELECT data, metadata FROM events WHERE type = 'EventsImported' ORDER BY position"
+        ).fetchall()
+    return [
+        (
+            d["first_line"],
+            d["lines"],
+            d["first_position"],
+            d["last_position"],
+            d["imported"],
+            json.loads(m)["user_id"],
+        )
+        for d, m in ((json.loads(data), metadata) for data, metadata in found)
+    ]
+
+
+def import_streams(db: Path) -> list[tuple[Any, ...]]:
+    """The import operator streams (id, version), by creation."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT stream_id, version FROM streams WHERE stream_id LIKE 'import-%' "
+            "ORDER BY created_at"
+        ).fetchall()
+
+
 def imported(db: Path, path: Path, *args: str, user: str = "carol") -> dict[str, Any]:
     summary: dict[str, Any] = run_json(db, "import", str(path), *args, user=user)
     return summary
@@ -146,14 +175,27 @@ def test_an_import_stopped_at_a_truncated_line_resumes_exactly(
 
     result = run_cli(target, "import", str(truncated), "--batch-size", "25")
     assert_one_line_error(result, "line 58: not valid JSON", "nothing from line 51 on")
-    assert [row[1:] for row in rows(target)[:50]] == [row[1:] for row in rows(source)[:50]]
-    stopped = rows(target)[50:]  # the lines of whole batches are in, then the audit event
-    assert len(stopped) == 1 and json.loads(stopped[0][7])["complete"] is False
+    stopped = rows(target)
+    # the lines of whole batches are in, each batch followed by its operator record
+    assert [row[1:] for row in stopped if row[5] != "EventsImported"] == [
+        row[1:] for row in rows(source)[:50]
+    ]
+    assert [row[0] for row in stopped if row[5] == "EventsImported"] == [26, 52]
+    first_run = [(1, 25, 1, 25, 25, "tester"), (26, 50, 27, 51, 25, "tester")]
+    assert batch_records(target) == first_run
 
     resumed = imported(target, exported, "--batch-size", "25")
     assert (resumed["imported"], resumed["skipped"]) == (len(all_lines) - 50, 50)
     moved = [row[1:] for row in rows(target) if row[5] != "EventsImported"]
     assert moved == [row[1:] for row in rows(source)]
+    # the resumed run recorded the batches it wrote, from line 51 on, in a stream of its own
+    records = batch_records(target)
+    assert records[:2] == first_run and {r[5] for r in records[2:]} == {"carol"}
+    assert records[2][0] == 51 and records[-1][1] == len(all_lines)
+    assert sum(r[4] for r in records) == len(all_lines)
+    streams = import_streams(target)
+    assert len(streams) == 2 and streams[0][1] == 2
+    assert streams[1] == (resumed["audit_stream"], len(records) - 2)
 
 
 def test_a_version_gap_is_refused_naming_the_line_and_its_batch_writes_nothing(
