@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from core.events import RecordedEvent
-from stores.event_store import SqlEventStore
+from core.ports import EventStore
 
 from ..actions import REGISTRY, action
 from ..widgets.event_detail import EventDetail
@@ -51,7 +51,7 @@ class PollResult:
     events: list[RecordedEvent]
 
 
-async def read_after(store: SqlEventStore, last: int | None, following: bool) -> PollResult:
+async def read_after(store: EventStore, last: int | None, following: bool) -> PollResult:
     """One poll: the head, and (when following) up to `PAGE` events after `last`."""
     head = await store.head_position()
     start = max(head - INITIAL, 0) if last is None else last
