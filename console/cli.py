@@ -105,8 +105,24 @@ def remember_db_secrets(argv: list[str]) -> None:
             remember_secrets(arg.removeprefix("--db="))
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `eventdeck` script: every failure is one line on stderr."""
+#: The global options that take a value (the word after them is not a subcommand).
+_VALUED_OPTIONS = frozenset({"--db", "--user"})
+
+
+def opens_console(args: list[str]) -> bool:
+    """Whether `args` open the console: global options only, no subcommand, no help."""
+    valued = False
+    for arg in args:
+        if valued:
+            valued = False
+        elif arg in _VALUED_OPTIONS:
+            valued = True
+        elif arg in ("-h", "--help", "--version") or not arg.startswith("-"):
+            return False
+    return True
+
+
+def register_subcommands() -> None:
     from . import (  # noqa: F401  (each module registers its subcommands)
         cli_bench,
         cli_commands,
@@ -120,7 +136,13 @@ def main(argv: list[str] | None = None) -> None:
         cli_transfer,
     )
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `eventdeck` script: every failure is one line on stderr."""
     args = sys.argv[1:] if argv is None else argv
+    if not opens_console(args):
+        # The console alone needs none of them (~75 ms of imports before its first screen).
+        register_subcommands()
     remember_db_secrets(args)
     hide_secrets_in_logs()
     try:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from console.cli import opens_console
 from tests.cli_helpers import (
     assert_one_line_error,
     eventdeck_argv,
@@ -166,3 +168,38 @@ def test_several_processes_commanding_one_stream(tmp_path: Path) -> None:
     events = run_json_lines(db, "events", "--stream", "acc-1")
     assert [e["version"] for e in events] == list(range(1, count + 2))
     assert Decimal(run_json(db, "state", "acc-1")["state"]["balance"]) == succeeded
+
+
+@pytest.mark.parametrize(
+    ("args", "console"),
+    [
+        ([], True),
+        (["--db", "x.db", "--user", "ann", "--read-only"], True),
+        (["--db=x.db"], True),
+        (["--db", "demo"], True),  # a store named like a subcommand is still a store
+        (["demo"], False),
+        (["--db", "x.db", "events", "--json"], False),
+        (["--help"], False),
+        (["-h"], False),
+        (["--version"], False),
+    ],
+)
+def test_the_console_alone_skips_loading_the_subcommands(args: list[str], console: bool) -> None:
+    assert opens_console(args) is console
+
+
+def test_every_subcommand_is_there_when_one_is_asked_for(tmp_path: Path) -> None:
+    """The subcommand modules load only when a subcommand (or help) is asked for."""
+    script = (
+        "import sys; from console.cli import cli, main; "
+        "assert 'events' not in cli.commands; "
+        "main(['--db', sys.argv[1], 'events', '--json'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "s.db")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
