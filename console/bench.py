@@ -76,12 +76,15 @@ class Sizes:
         read with nothing to overlap it, the last commit); with 15 copies (4,700
         events) that was a quarter of the measured time, so the quick figure read
         far below the full run's for the same code. At 18,000 it is about a tenth.
+        Loads and read-alls take the median of 5 as in the full run (a median of 3
+        let one slow repeat on a busy machine decide a figure); they cost well
+        under a second.
         """
         return cls(
             commands_per_sender=8,
             batches=1,
             baseline_commits=300,
-            repeats=3,
+            repeats=5,
             demo_orders=100,
             demo_accounts=20,
             order_copies=60,
