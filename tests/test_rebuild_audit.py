@@ -15,7 +15,6 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,6 @@ from core.memory_store import InMemoryEventStore
 from core.ports import EventStore
 from core.projection_store import ProjectionStore
 from stores import SqlProjectionStore, open_stores
-from stores import make_engine as make_sql_engine
-from stores.schema import metadata
 from tests.projection_fixtures import (
     CounterProjection,
     documents,
@@ -58,38 +55,6 @@ async def _picture(events: EventStore, store: ProjectionStore) -> dict[str, Any]
             if e.type == "ProjectionRebuilt"
         ],
     }
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The word memory, or the URL of an empty SQLite file or PostgreSQL database."""
-    if request.param == "memory":
-        return "memory"
-    if request.param == "sqlite":
-        return str(tmp_path / "events.db")
-    url: str = request.getfixturevalue("pg_db_url")
-    asyncio.run(_drop_tables(url))
-    return url
-
-
-async def _drop_tables(url: str) -> None:
-    engine = make_sql_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def stores(backend: str) -> AsyncIterator[tuple[EventStore, ProjectionStore]]:
-    if backend == "memory":
-        events = InMemoryEventStore()
-        yield events, InMemoryProjectionStore(events)
-        return
-    sql_events, _ = await open_stores(backend)
-    try:
-        yield sql_events, SqlProjectionStore(sql_events.engine)
-    finally:
-        await sql_events.close()
 
 
 class Boom(Exception):
