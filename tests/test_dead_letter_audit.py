@@ -158,9 +158,9 @@ _KILLED_AFTER_COMMIT = textwrap.dedent(
 
 
 @pytest.mark.parametrize("action", ["retry", "skip"])
+# a killed process keeps nothing in memory: the files and the database only
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_a_process_killed_right_after_the_commit_has_stored_both(backend: str, action: str) -> None:
-    if backend == "memory":
-        pytest.skip("a killed process keeps nothing in memory")
     url = backend
 
     async def seed() -> None:
