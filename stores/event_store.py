@@ -182,12 +182,11 @@ class SqlEventStore:
             conditions.append(event_table.c.recorded_at <= until)
         last = from_position - 1
         if self._fast is not None and since is None and until is None:
-            # SQLite: each page is one round trip on the driver connection, and
-            # its rows are handed out here (a second generator around this one
-            # would cost a resumption per event).
-            # A short span of positions is scanned in position order rather than found
-            # through the type index (which then sorts what it found): a projection's
-            # batch reads most events of its span, and the scan reads no more than it.
+            # SQLite: each page is one round trip on the driver connection, its rows
+            # handed out here (not through a second generator: a resumption per
+            # event). A short span is walked in position order rather than found
+            # through the type index and sorted: a projection's batch reads most of
+            # its span (see _page).
             scan = bool(types) and to_position is not None and to_position - last <= SCAN_SPAN
             shape = (
                 "read_all",
@@ -374,20 +373,11 @@ def _page(bounded: bool, type_count: int, one_stream: bool, scan: bool = False) 
     )
 
 
-_from_iso = datetime.fromisoformat
-
-
 def _payload(row: Any) -> StoredPayload:
     """A raw SQLite row of PAYLOAD_COLUMNS (its time still the stored text)."""
     position, stream_id, stream_type, version, type_, schema_version, data, stored_at = row
     try:
-        if type(stored_at) is str:  # SQLite's naive UTC text, inline (see parse_stored_time)
-            try:
-                recorded_at = _from_iso(stored_at + "+00:00")
-            except ValueError:
-                recorded_at = parse_stored_time(stored_at)
-        else:
-            recorded_at = parse_stored_time(stored_at)
+        recorded_at = parse_stored_time(stored_at)
     except ValueError as exc:
         raise CorruptRecord(position, stream_id, f"invalid recorded_at: {exc}") from None
     return StoredPayload(

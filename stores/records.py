@@ -52,7 +52,6 @@ PAYLOAD_COLUMNS = (
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _raw_decode = json.JSONDecoder().raw_decode
 _orjson_loads = orjson.loads
-_from_iso = datetime.fromisoformat
 _OrjsonError = orjson.JSONDecodeError
 
 
@@ -252,20 +251,10 @@ def decode_event(row: Any) -> RecordedEvent:
     metadata: Metadata | None
     recorded_at: datetime | None
     try:
-        last = _last_metadata
-        metadata = last[1] if last is not None and last[0] == metadata_text else None
-        if metadata is None:
-            metadata = _metadata(metadata_text)
-        if type(stored_at) is str:  # SQLite's naive UTC text (see parse_stored_time)
-            recorded_at = _from_iso(stored_at + "+00:00")
-        else:
-            recorded_at = parse_stored_time(stored_at)
+        metadata = _metadata(metadata_text)
+        recorded_at = parse_stored_time(stored_at)
     except (ValidationError, ValueError, TypeError):
-        try:  # a time stored with its own offset, or a corrupt one
-            metadata = _metadata(metadata_text)
-            recorded_at = parse_stored_time(stored_at)
-        except (ValidationError, ValueError, TypeError):
-            metadata = recorded_at = None
+        metadata = recorded_at = None
     if (
         type(position) is int
         and type(version) is int
