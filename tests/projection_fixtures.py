@@ -241,3 +241,19 @@ async def demo_bus(events: InMemoryEventStore, clock: Clock) -> CommandBus:
 
 async def documents(store: ProjectionStore, view: str) -> dict[str, Any]:
     return dict(await store.list_documents(view))
+
+
+class Boom(Exception):
+    """A failure injected into a store write by a test."""
+
+
+def fail_after_memory_append(monkeypatch: Any, events: InMemoryEventStore) -> None:
+    """Make the in-memory event log fail right after its next append is stored (the
+    moment between an operator event and the rest of the step that wrote it)."""
+    real = events.append_now
+
+    def append_then_fail(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise Boom("died after the operator event")
+
+    monkeypatch.setattr(events, "append_now", append_then_fail)

@@ -27,8 +27,10 @@ from core.ports import EventStore
 from core.projection_store import ProjectionStore
 from stores import SqlProjectionStore, open_stores
 from tests.projection_fixtures import (
+    Boom,
     CounterProjection,
     documents,
+    fail_after_memory_append,
     make_engine,
     new_counted,
     write_round_robin,
@@ -57,23 +59,13 @@ async def _picture(events: EventStore, store: ProjectionStore) -> dict[str, Any]
     }
 
 
-class Boom(Exception):
-    pass
-
-
 def _fail_after_the_operator_event(
     monkeypatch: pytest.MonkeyPatch, store: ProjectionStore, events: EventStore
 ) -> None:
     """Make the switch fail right after it wrote the operator event, before it finishes."""
     if isinstance(store, InMemoryProjectionStore):
         assert isinstance(events, InMemoryEventStore)
-        real = events.append_now
-
-        def append_then_fail(*args: Any, **kwargs: Any) -> Any:
-            real(*args, **kwargs)
-            raise Boom("died after the operator event")
-
-        monkeypatch.setattr(events, "append_now", append_then_fail)
+        fail_after_memory_append(monkeypatch, events)
         return
     import stores.audit_append
     import stores.projection_store as module
