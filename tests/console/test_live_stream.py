@@ -84,7 +84,8 @@ async def test_filters_by_type_stream_user_and_text(demo_db: str) -> None:
 
         async def apply(field: str, text: str) -> list[str]:
             screen.query_one(f"#filter-{field}", Input).value = text
-            await pilot.pause(0.3)
+            # the bar posts its filter a moment after typing stops: wait for it, not a clock
+            await wait_until(pilot, lambda: getattr(screen.filter, field) == text, "the filter")
             return [
                 "|".join(str(cell) for cell in row.cells)
                 for row in (_tail(app).row(key) for key in _tail(app).row_keys())
@@ -94,14 +95,14 @@ async def test_filters_by_type_stream_user_and_text(demo_db: str) -> None:
         rows = await apply("type", "withdrawn")
         assert rows and all("MoneyWithdrawn" in row for row in rows)
         await pilot.press("x")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: not screen.filter.active, "the filters cleared")
         rows = await apply("stream", "ord-")
         assert rows and all("|ord-" in row for row in rows)
         rows = await apply("user", "carol")
         assert rows and all(row.endswith("|carol") for row in rows)
         assert "filtered" in screen_text(app)
         await pilot.press("x")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: not screen.filter.active, "the filters cleared")
         assert _tail(app).row_count == INITIAL
         some = screen._by_position[shown_events(screen)[-3]]
         needle = some.event_id[:13]
