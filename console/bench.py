@@ -2,8 +2,16 @@
 
 Each figure runs on a fresh store (a temporary SQLite file unless `--db` names an
 empty one); nothing is cached between runs and the temporary folder is removed at
-the end. The pieces, each in its own module:
+the end. The figures and their baselines are the best of `Sizes.rounds`
+interleaved rounds (3, or 1 with `--db`): each round measures the sqlite3
+baselines, the eventsourcing worker and eventdeck's figures in turn, and after
+the last one every figure and every baseline is its best round (the highest
+rate, the lowest time), each on its own. The machine may drift in speed over tens
+of seconds; noise only ever slows a run, and both sides get the same treatment, so
+the ratios stay fair (`bench_rounds`). The console figures build a 1,000,000-event
+store and are measured once, after the rounds. The pieces, each in its own module:
 
+- `bench_rounds`: one round, and the best of the rounds;
 - `bench_store`: eventdeck's own figures on the event store (commands, batched
   append, loads with and without a snapshot, read and decode everything);
 - `bench_sqlite3`: plain sqlite3 on eventdeck's own schema and rows;
@@ -65,10 +73,13 @@ class Sizes:
     order_copies: int = 60
     #: console_first_screen_1m / console_rss_1m: events in the store (0: not measured).
     console_events: int = 1_000_000
+    #: Interleaved rounds of every other figure and the baselines (the best round
+    #: is reported); the console figures are measured once, after them.
+    rounds: int = 3
 
     @classmethod
     def quick(cls) -> Sizes:
-        """Under a minute on a 2-core machine; no console figures.
+        """Under a minute on a 2-core machine (3 rounds of about 8 s); no console figures.
 
         The catch-up store keeps the full run's 60 order copies (of a smaller demo
         history: about 18,000 events, half the full run's 38,000). A catch-up pays
@@ -105,6 +116,7 @@ class Sizes:
             demo_accounts=3,
             order_copies=1,
             console_events=3_000,
+            rounds=1,
         )
 
     @classmethod
@@ -112,6 +124,19 @@ class Sizes:
         if os.environ.get(SIZES_ENV) == "tiny":
             return cls.tiny()
         return cls.quick() if quick else cls()
+
+
+#: Whether the best of several measurements in this unit is the highest (a rate)
+#: or the lowest (a time, memory). A figure in a unit not listed here cannot be
+#: merged across rounds: add its unit here with its direction.
+HIGHER_IS_BETTER = {"events/s": True, "ms": False, "MB": False}
+
+
+def best_of(unit: str, values: list[float]) -> float:
+    """The best of `values` measured in `unit`: the highest rate, the lowest time or memory."""
+    if unit not in HIGHER_IS_BETTER:
+        raise ValueError(f"no direction for the unit {unit!r}: add it to HIGHER_IS_BETTER")
+    return max(values) if HIGHER_IS_BETTER[unit] else min(values)
 
 
 def worker_env() -> dict[str, str]:
@@ -160,48 +185,32 @@ async def require_empty(url: str) -> None:
 
 
 async def run_bench(db: str | None, quick: bool) -> BenchResult:
-    """Every figure, each on a fresh store (a temporary SQLite file unless `db` is given)."""
+    """Every figure, each on a fresh store (a temporary SQLite file unless `db` is given).
+
+    The best of `sizes.rounds` interleaved rounds (`bench_rounds`); one round with
+    `db`, whose store is not emptied between rounds. Then the console figures, once.
+    """
     # Imported here: the figure modules import this one for Figure and Sizes.
+    from . import bench_rounds
     from .bench_console import console_figures
-    from .bench_eventsourcing import eventsourcing_baselines
-    from .bench_projections import catch_up_figure
-    from .bench_sqlite3 import sqlite3_baselines
-    from .bench_store import commands_figure, long_stream_figures
 
     started = time.perf_counter()
     sizes = Sizes.choose(quick)
     if db is not None:
         await require_empty(db)
-    notes: list[str] = []
+    count = 1 if db is not None else sizes.rounds
     with tempfile.TemporaryDirectory(prefix="eventdeck-bench-") as tmp:
         folder = Path(tmp)
-        base = sqlite3_baselines(
-            folder,
-            commits=sizes.baseline_commits,
-            senders=sizes.senders,
-            events=sizes.long_stream,
-        )
-        library = eventsourcing_baselines(folder, sizes)
-        notes.extend(library.notes)
-        figures = {
-            "commands_32_senders": await commands_figure(db or str(folder / "commands.db"), sizes)
-        }
-        figures.update(await long_stream_figures(db or str(folder / "long.db"), sizes))
-        figures["catch_up_order_summary"] = await catch_up_figure(
-            db or str(folder / "catch-up.db"), sizes
-        )
+        rounds = [
+            await bench_rounds.measure_round(folder / f"round-{n}", db, sizes)
+            for n in range(1, count + 1)
+        ]
+        figures = bench_rounds.merge_rounds([r.figures for r in rounds])
         if sizes.console_events:
             figures.update(await console_figures(db or str(folder / "console.db"), sizes))
-        _attach(figures, "commands_32_senders", base, "sqlite3_commit_per_event")
-        _attach(figures, "batched_append", base, "sqlite3_executemany")
-        _attach(figures, "read_all_decoded", base, "sqlite3_select")
-        for name, baselines in library.baselines.items():
-            figures[name].baselines.update(baselines)
+    notes = [bench_rounds.rounds_note(count, sizes.rounds, db)]
+    notes.extend(bench_rounds.merge_notes([r.notes for r in rounds]))
     if not sizes.console_events:
         notes.append("console_first_screen_1m, console_rss_1m: measured in the full run only")
     notes.extend(f"{name}: {f.detail}" for name, f in figures.items() if f.detail)
     return BenchResult(figures, notes, time.perf_counter() - started)
-
-
-def _attach(figures: dict[str, Figure], name: str, base: dict[str, float], baseline: str) -> None:
-    figures[name].baselines[baseline] = base[baseline]

@@ -82,6 +82,7 @@ def test_bench_quick_json_reports_every_figure_with_its_baselines(tmp_path: Path
     notes = output["notes"]
     assert any(n.startswith("console_first_screen_1m, console_rss_1m: ") for n in notes)
     assert any(n.startswith("catch_up_order_summary: ") and "events read" in n for n in notes)
+    assert any(n.startswith("best of 3 interleaved rounds") for n in notes)
     assert list(tmp_path.iterdir()) == [], "bench must not leave files behind"
 
 
@@ -94,6 +95,7 @@ def test_bench_console_figures_on_tiny_sizes(tmp_path: Path) -> None:
     }
     assert_figures(output, {**QUICK_FIGURES, **expected})
     assert {t["target"] for t in output["targets"]["console_rss_1m"]} == {"< 300 MB"}
+    assert any(n.startswith("1 round: ") for n in output["notes"])
     assert list(tmp_path.iterdir()) == []
 
 
