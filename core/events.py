@@ -108,7 +108,10 @@ def recorded_event_from_checked(fields: dict[str, Any]) -> RecordedEvent:
     """
     event = object.__new__(RecordedEvent)
     _set(event, "__dict__", fields)
-    _set(event, "__pydantic_fields_set__", _RECORDED_FIELDS.copy())  # pydantic may add to it
+    # One shared set: it already names every field, and the model is frozen (no
+    # assignment adds to it; model_copy copies it). A copy per event cost ~0.7 us,
+    # a fifth of decoding a row.
+    _set(event, "__pydantic_fields_set__", _RECORDED_FIELDS)
     _set(event, "__pydantic_extra__", None)
     _set(event, "__pydantic_private__", None)
     return event
