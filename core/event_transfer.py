@@ -33,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from .clock import ensure_utc
+from .clock import utc_isoformat
 from .errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class TransferredEvent(BaseModel):
             "version": self.version,
             "type": self.type,
             "schema_version": self.schema_version,
-            "recorded_at": ensure_utc(self.recorded_at).isoformat(),
+            "recorded_at": utc_isoformat(self.recorded_at),
             "data": self.data,
             "metadata": self.metadata,
         }

@@ -32,7 +32,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
-from ..clock import ensure_utc
+from ..clock import utc_isoformat
 from ..commands import Command
 from ..errors import InvalidTransition
 from ..events import DomainEvent, RecordedEvent
@@ -247,7 +247,7 @@ class _Step:
 
 def iso(when: datetime) -> str:
     """An aware UTC time as ISO 8601, as the demo read models write times."""
-    return ensure_utc(when).isoformat()
+    return utc_isoformat(when)
 
 
 def _order_id(event: DomainEvent, record: RecordedEvent) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ...clock import ensure_utc
+from ...clock import utc_isoformat
 
 CENTS = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -32,6 +32,4 @@ def average(total: Decimal, count: int) -> str:
 
 def iso(when: datetime) -> str:
     """An aware UTC time as ISO 8601 (`2025-01-06T09:00:00+00:00`), like `events --json`."""
-    if when.tzinfo is UTC:  # what the stores give: no conversion needed
-        return when.isoformat()
-    return ensure_utc(when).isoformat()
+    return utc_isoformat(when)
