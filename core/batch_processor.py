@@ -8,6 +8,14 @@ applies each on its own overlay (events of blocked streams are parked,
 failures become dead letters), then commits documents, dead letters, parked
 events and the new checkpoint in one transaction with a compare-and-set on the
 checkpoint it started from.
+
+The documents a batch has read and written stay with the processor for its next
+batch if that one starts from the checkpoint this commit wrote (nothing else has
+committed since: every writer of a generation's documents bumps its checkpoint's
+revision), and the documents the next batch needs beyond them are read while
+this one commits (they are ones this batch has not touched, so its commit cannot
+change them). Either way the next commit's compare-and-set on the checkpoint
+guards against any other writer in between.
 """
 
 from __future__ import annotations
@@ -20,19 +28,50 @@ from .batch_reader import BatchReader
 from .checkpoints import Checkpoint
 from .clock import Clock
 from .dead_letters import NewDeadLetter, ParkedEvent
+from .errors import StoreError
 from .event_applier import Decoded, EventApplier
 from .events import RecordedEvent
 from .gc_pause import paused_collector
 from .ports import EventStore
 from .projection_store import BatchCommit, Cursor, ProjectionStore
-from .projections import handles_every_type
+from .projections import Document, handles_every_type
 from .read_models import DocumentCache
 from .throughput import RateMeter
 
 #: Events decoded between two looks at the event loop (about a millisecond's work).
 DECODE_CHUNK = 200
-#: A batch's events decoded, and the document keys each will read (`prefetch_keys`).
-DecodedBatch = tuple[list[Decoded], list[tuple[str, ...]]]
+#: Documents kept for the next batch at most (beyond this, each batch starts afresh).
+CARRY_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """Documents read for a batch while the one before it committed, for that one's cache."""
+
+    cache: DocumentCache
+    documents: dict[str, Document | None]
+
+
+#: A batch's events decoded, the document keys each will read (`prefetch_keys`), and
+#: the documents beyond the committing batch's cache those keys need, if read ahead.
+DecodedBatch = tuple[list[Decoded], list[tuple[str, ...]], ReadAhead | None]
+
+
+@dataclass(frozen=True)
+class _Carry:
+    """A committed batch's documents, for a next batch starting at its checkpoint."""
+
+    checkpoint: Checkpoint
+    cache: DocumentCache
+
+    def continues(self, checkpoint: Checkpoint) -> bool:
+        mine = self.checkpoint
+        return (mine.name, mine.generation, mine.position, mine.revision) == (
+            checkpoint.name,
+            checkpoint.generation,
+            checkpoint.position,
+            checkpoint.revision,
+        )
 
 
 @dataclass
@@ -73,6 +112,10 @@ class BatchProcessor:
         types = None if handles_every_type(processor) else sorted(processor.handles)
         window = max(window or batch_size * 4, batch_size)
         self._reader = BatchReader(events, clock, types, batch_size, window, self._decode)
+        #: The last committed batch's documents (see the module's docstring).
+        self._carry: _Carry | None = None
+        #: The cache of the batch committing right now (the next batch reads ahead beyond it).
+        self._committing: DocumentCache | None = None
 
     async def run(
         self,
@@ -94,13 +137,18 @@ class BatchProcessor:
         with paused_collector():
             try:
                 return await self._run(cursor, head, owner, lease_expires_at, meter)
+            except BaseException:
+                self._carry = None
+                raise
             finally:
+                self._committing = None
                 # the read ahead prepares its events now if no commit started it (an
                 # error): it ends on its own, as a read that is not used
                 self._reader.prepare_ahead()
 
     async def close(self) -> None:
         """Wait for a read ahead still running (its events are not needed any more)."""
+        self._carry = None
         await self._reader.close()
 
     async def _run(
@@ -115,10 +163,18 @@ class BatchProcessor:
         batch = await self._reader.batch(checkpoint.position, head)
         records = batch.records
         generation = checkpoint.generation
-        cache = DocumentCache(lambda keys: self._store.get_documents(self.name, generation, keys))
+        carry, self._carry = self._carry, None
+        if carry is not None and carry.continues(checkpoint):
+            cache = carry.cache
+        else:
+            cache = DocumentCache(
+                lambda keys: self._store.get_documents(self.name, generation, keys)
+            )
         blocked = set(cursor.blocked_streams)
         assert batch.prepared is not None
-        decoded, keys = batch.prepared
+        decoded, keys, read_ahead = batch.prepared
+        if read_ahead is not None and read_ahead.cache is cache:
+            cache.learn(read_ahead.documents)
         await cache.prefetch(_wanted(records, keys, blocked))
         result = BatchResult(checkpoint=checkpoint)
         index = 0
@@ -151,8 +207,12 @@ class BatchProcessor:
                 new_dead_letters=dead,
                 parked=parked,
             )
-            self._reader.prepare_ahead()  # the next batch's decoding fills this wait
+            # the next batch's decoding (and reading the documents it needs beyond
+            # this cache) fills this wait
+            self._committing = cache
+            self._reader.prepare_ahead()
             checkpoint = await self._store.commit(commit)
+            self._committing = None
             cache.committed()
             result.events += len(group) + (1 if last and batch.unreadable is not None else 0)
             result.applied += len(group) - len(parked) - len(dead)
@@ -162,6 +222,8 @@ class BatchProcessor:
                 break
         result.checkpoint = checkpoint
         result.advanced = checkpoint.position - cursor.checkpoint.position
+        if len(cache.documents) <= CARRY_LIMIT:
+            self._carry = _Carry(checkpoint, cache)
         return result
 
     async def _decode(self, records: list[RecordedEvent]) -> DecodedBatch:
@@ -178,7 +240,23 @@ class BatchProcessor:
                 event = decode(record)
                 decoded.append(event)
                 keys.append(prefetch_keys(event, record))
-        return decoded, keys
+        return decoded, keys, await self._read_documents_ahead(keys)
+
+    async def _read_documents_ahead(self, keys: list[tuple[str, ...]]) -> ReadAhead | None:
+        """While a batch commits, the documents the next one needs beyond that batch's
+        cache (untouched by it, so its commit cannot change them). Best effort: on a
+        store error the next batch reads them itself."""
+        cache = self._committing
+        if cache is None:
+            return None
+        wanted: set[str] = set()
+        for its_keys in keys:
+            wanted.update(its_keys)
+        try:
+            documents = await cache.read_ahead(wanted)
+        except StoreError:
+            return None
+        return ReadAhead(cache, documents)
 
     async def _apply(
         self,

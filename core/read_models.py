@@ -135,6 +135,24 @@ class DocumentCache:
         for key in keys:
             self.documents[key] = found.get(key)
 
+    async def read_ahead(self, keys: Iterable[str]) -> dict[str, Document | None]:
+        """The documents at `keys` this cache does not know yet, read now (None: no such
+        document) to be handed to `learn` later, when they are needed."""
+        documents = self.documents
+        missing = {key for key in keys if key not in documents}
+        if not missing:
+            return {}
+        found = await self._fetch(missing)
+        return {key: found.get(key) for key in missing}
+
+    def learn(self, read: dict[str, Document | None]) -> None:
+        """Take documents from `read_ahead`, except any this cache has come to know
+        since (its own version is the newer one)."""
+        documents = self.documents
+        for key, document in read.items():
+            if key not in documents:
+                documents[key] = document
+
     def absorb(self, writes: dict[str, Document | None]) -> None:
         """Take an event's finished writes (private plain-JSON documents) into the batch."""
         self.documents.update(writes)
