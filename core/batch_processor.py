@@ -229,6 +229,9 @@ class BatchProcessor:
     async def _decode(self, records: list[RecordedEvent]) -> DecodedBatch:
         """The batch's events decoded, and the document keys each one will read (run by
         the reader as part of the batch's read)."""
+        # the batch committing as this starts (it may be done before the decoding is:
+        # the documents it did not touch are still what its commit left)
+        committing = self._committing
         applier = self._applier
         decode, prefetch_keys = applier.decode, applier.prefetch_keys
         decoded: list[Decoded] = []
@@ -240,15 +243,16 @@ class BatchProcessor:
                 event = decode(record)
                 decoded.append(event)
                 keys.append(prefetch_keys(event, record))
-        return decoded, keys, await self._read_documents_ahead(keys)
+        if committing is None:
+            return decoded, keys, None
+        return decoded, keys, await self._read_documents_ahead(committing, keys)
 
-    async def _read_documents_ahead(self, keys: list[tuple[str, ...]]) -> ReadAhead | None:
+    async def _read_documents_ahead(
+        self, cache: DocumentCache, keys: list[tuple[str, ...]]
+    ) -> ReadAhead | None:
         """While a batch commits, the documents the next one needs beyond that batch's
         cache (untouched by it, so its commit cannot change them). Best effort: on a
         store error the next batch reads them itself."""
-        cache = self._committing
-        if cache is None:
-            return None
         wanted: set[str] = set()
         for its_keys in keys:
             wanted.update(its_keys)

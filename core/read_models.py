@@ -197,9 +197,13 @@ class OverlayView:
                 f"put needs a string key and a dict document, got {type(key).__name__} "
                 f"and {type(document).__name__}"
             )
+        if "\x00" in key:
+            raise _nul_in(key)
         self._writes[key] = document
 
     def delete(self, key: str) -> None:
+        if isinstance(key, str) and "\x00" in key:
+            raise _nul_in(key)
         self._writes[key] = None
 
     def commit(self) -> None:
@@ -219,3 +223,8 @@ class OverlayView:
                 for key, document in writes.items()
             }
         )
+
+
+def _nul_in(key: str) -> InvalidDocument:
+    # SQLite would cut the key at the NUL (two keys could become one), PostgreSQL refuses it
+    return InvalidDocument(f"document key {key!r} holds a NUL character, which no store can keep")

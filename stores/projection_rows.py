@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -227,7 +228,19 @@ _SQLITE_UPSERT = (
     "SELECT ?, ?, entry.key, entry.value FROM json_each(?) AS entry WHERE true "
     'ON CONFLICT ("view", generation, "key") DO UPDATE SET doc = excluded.doc'
 )
-_json_object = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _json_object(docs: Mapping[str, str]) -> str:
+    """The documents as one JSON object of key -> document text, for json_each.
+
+    orjson writes it several times faster than the json module (a batch's object is
+    hundreds of kilobytes, encoded while the commit holds the write lock); what
+    orjson refuses (a lone surrogate) is written by the json module as before."""
+    try:
+        return orjson.dumps(docs).decode()
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a dict subclass...
+        return _json_encode(docs)
 
 
 async def upsert_documents(
