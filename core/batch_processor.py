@@ -32,6 +32,7 @@ from .errors import StoreError
 from .event_applier import Decoded, EventApplier
 from .events import RecordedEvent
 from .gc_pause import paused_collector
+from .gil_handoff import prompt_gil_handoff
 from .ports import EventStore
 from .projection_store import BatchCommit, Cursor, ProjectionStore
 from .projections import Document, handles_every_type
@@ -133,8 +134,9 @@ class BatchProcessor:
 
         While it works, the next batch (from its end towards `head`) is read ahead, so
         the database reads while Python applies, and decoded while this one waits for
-        its commit. The cyclic garbage collector is paused meanwhile (core/gc_pause.py)."""
-        with paused_collector():
+        its commit. The cyclic garbage collector is paused meanwhile (core/gc_pause.py),
+        and the GIL handed over promptly to the store's threads (core/gil_handoff.py)."""
+        with paused_collector(), prompt_gil_handoff():
             try:
                 return await self._run(cursor, head, owner, lease_expires_at, meter)
             except BaseException:
