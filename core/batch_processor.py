@@ -41,8 +41,10 @@ from .throughput import RateMeter
 
 #: Events decoded between two looks at the event loop (about a millisecond's work).
 DECODE_CHUNK = 200
-#: Documents kept for the next batch at most (beyond this, each batch starts afresh).
-CARRY_LIMIT = 50_000
+#: Documents kept for the next batch at most (beyond this, the next batch starts
+#: afresh): a bound on each processor's memory, as a worker runs several (a read
+#: model's document takes one to a few kilobytes as Python objects).
+CARRY_LIMIT = 10_000
 
 
 @dataclass(frozen=True)

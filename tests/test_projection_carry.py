@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from core import batch_processor
 from core.checkpoints import Checkpoint
 from core.projection_store import BatchCommit, ProjectionStore
 from tests.projection_fixtures import CounterProjection, documents, make_engine, write_round_robin
@@ -100,3 +101,20 @@ async def test_a_commit_from_elsewhere_between_two_batches_is_not_overwritten(
     # the operator's 1000, then s0's four events after the first batch: not 3 + 4
     assert counted["s0"]["count"] == 1004
     assert (counted["s1"]["count"], counted["s2"]["count"]) == (7, 7)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"], indirect=True)
+async def test_beyond_the_carry_limit_a_batch_starts_afresh(
+    stores: tuple[Any, ProjectionStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events, store = stores
+    await write_round_robin(events, 40, streams=10)
+    monkeypatch.setattr(batch_processor, "CARRY_LIMIT", 5)  # fewer than one batch touches
+    watched = Watched(store, monkeypatch)
+    summary = (await make_engine([CounterProjection()], events, store).catch_up())[0]
+
+    assert (summary.applied, summary.status) == (40, "caught-up")
+    assert watched.asked.count("_totals") == 6  # by each of the 6 batches of 7, not once
+    counted = await documents(store, "counter")
+    assert [counted[f"s{n}"]["count"] for n in range(10)] == [4] * 10
+    assert counted["_totals"]["events"] == 40
