@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import queue
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from itertools import pairwise
+from pathlib import Path
 from typing import IO, Any
 
 from console.bootstrap import System
@@ -151,3 +153,20 @@ def stop_process(proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=timeout)
+
+
+#: The repository's root: scripts run there import the project as the tests do.
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_until_killed(script: str, *args: str) -> None:
+    """Run `script` (python -c) with `args` in the repository; it must end by SIGKILL."""
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -9, proc.stderr

@@ -10,10 +10,7 @@ event was written leaves neither; a process SIGKILLed the moment the commit retu
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +22,7 @@ from core.memory_store import InMemoryEventStore
 from core.ports import EventStore
 from core.projection_store import ProjectionStore
 from stores import SqlProjectionStore, open_stores
+from tests.fault_helpers import run_until_killed
 from tests.projection_fixtures import (
     Boom,
     CounterProjection,
@@ -36,7 +34,6 @@ from tests.projection_fixtures import (
     write_round_robin,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 POISON = [("s0", 2), ("s2", 5)]
 
 
@@ -171,15 +168,7 @@ def test_a_process_killed_right_after_the_commit_has_stored_both(backend: str, a
 
     asyncio.run(seed())
     script = _KILLED_AFTER_COMMIT.replace("ACTION", action)
-    proc = subprocess.run(
-        [sys.executable, "-c", script, url],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == -9, proc.stderr
+    run_until_killed(script, url)
 
     after = asyncio.run(picture())
     resolved = [d for d in after["dead"] if d[1] != "open"]

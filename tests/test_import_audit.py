@@ -11,8 +11,6 @@ On SQLite and PostgreSQL (the import is SQL only), through `EventImport` over
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +27,9 @@ from stores import make_engine as make_sql_engine
 from stores import open_stores
 from stores.event_transfer import SqlEventTransfer
 from stores.schema import metadata
+from tests.fault_helpers import run_until_killed
 from tests.projection_fixtures import T0, counter_registry, write_round_robin
 
-REPO = Path(__file__).resolve().parent.parent
 EVENTS = 60
 BATCH = 10
 
@@ -234,15 +232,7 @@ _KILLED = textwrap.dedent(
 def test_an_import_killed_at_a_batch_leaves_every_event_recorded_and_resumes(
     target: str, export: Path, where: str, at: int
 ) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", _KILLED, target, str(export), where, str(at)],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == -9, proc.stderr
+    run_until_killed(_KILLED, target, str(export), where, str(at))
 
     written = at if where == "after-commit" else at - 1
     killed = coverage(target)

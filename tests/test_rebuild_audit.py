@@ -12,10 +12,7 @@ appended, as a second step) leaves both.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +23,7 @@ from core.memory_store import InMemoryEventStore
 from core.ports import EventStore
 from core.projection_store import ProjectionStore
 from stores import SqlProjectionStore, open_stores
+from tests.fault_helpers import run_until_killed
 from tests.projection_fixtures import (
     Boom,
     CounterProjection,
@@ -35,8 +33,6 @@ from tests.projection_fixtures import (
     new_counted,
     write_round_robin,
 )
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 async def _seed(events: EventStore, store: ProjectionStore) -> None:
@@ -177,15 +173,7 @@ def test_a_process_killed_right_after_the_switch_has_stored_both(backend: str) -
             await events.close()
 
     before = asyncio.run(seed())
-    proc = subprocess.run(
-        [sys.executable, "-c", _KILLED_AFTER_SWITCH, url],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == -9, proc.stderr
+    run_until_killed(_KILLED_AFTER_SWITCH, url)
 
     after = asyncio.run(picture())
     generation, position, _ = after["active"]
