@@ -31,7 +31,7 @@ from .dead_letters import NewDeadLetter, ParkedEvent
 from .errors import StoreError
 from .event_applier import Decoded, EventApplier
 from .events import RecordedEvent
-from .gc_pause import paused_collector
+from .gc_pause import CollectorHold
 from .gil_handoff import prompt_gil_handoff
 from .ports import EventStore
 from .projection_store import BatchCommit, Cursor, ProjectionStore
@@ -119,6 +119,8 @@ class BatchProcessor:
         self._carry: _Carry | None = None
         #: The cache of the batch committing right now (the next batch reads ahead beyond it).
         self._committing: DocumentCache | None = None
+        #: The collector's pause from a batch to the next while there are more to run.
+        self._collector = CollectorHold()
 
     async def run(
         self,
@@ -136,23 +138,34 @@ class BatchProcessor:
 
         While it works, the next batch (from its end towards `head`) is read ahead, so
         the database reads while Python applies, and decoded while this one waits for
-        its commit. The cyclic garbage collector is paused meanwhile (core/gc_pause.py),
-        and the GIL handed over promptly to the store's threads (core/gil_handoff.py)."""
-        with paused_collector(), prompt_gil_handoff():
+        its commit. The cyclic garbage collector is paused meanwhile, and stays paused
+        until a batch reaches `head` (core/gc_pause.py `CollectorHold`); the GIL is
+        handed over promptly to the store's threads (core/gil_handoff.py)."""
+        self._collector.hold()
+        with prompt_gil_handoff():
             try:
-                return await self._run(cursor, head, owner, lease_expires_at, meter)
+                result = await self._run(cursor, head, owner, lease_expires_at, meter)
             except BaseException:
                 self._carry = None
+                self._collector.release()
                 raise
             finally:
                 self._committing = None
                 # the read ahead prepares its events now if no commit started it (an
                 # error): it ends on its own, as a read that is not used
                 self._reader.prepare_ahead()
+        if result.checkpoint.position >= head:  # nothing more to read for now
+            self._collector.release()
+        return result
+
+    def rest(self) -> None:
+        """No batch follows at once (caught up, paused, failed): the collector runs again."""
+        self._collector.release()
 
     async def close(self) -> None:
         """Wait for a read ahead still running (its events are not needed any more)."""
         self._carry = None
+        self._collector.release()
         await self._reader.close()
 
     async def _run(

@@ -81,12 +81,18 @@ class ProcessorWorker:
     async def step(self, head: int) -> Step:
         """One batch towards `head`, with transient errors retried (the last propagates)."""
         try:
-            return await retry_transient(
+            step = await retry_transient(
                 lambda: self._step(head), self._config.transient, what=f"projection {self.name}"
             )
         except StaleCheckpoint:
             self.generation = None
-            return Step("stale")
+            step = Step("stale")
+        except BaseException:
+            self._batches.rest()
+            raise
+        if step.kind != "batch":
+            self._batches.rest()
+        return step
 
     async def _step(self, head: int) -> Step:
         cursor = await self._cursor()

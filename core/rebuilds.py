@@ -273,45 +273,48 @@ class Rebuilder:
         meter = RateMeter(self._config.rate_window)
         meter.reset(start)
         lease = timedelta(seconds=self._config.lease_seconds)
-        while True:
-            head = await retry_transient(
-                self._events.head_position, self._config.transient, what="reading the head"
-            )
-
-            async def one_batch(head: int = head) -> Checkpoint | None:
-                cursor = await self._store.cursor(name, generation)
-                if cursor.checkpoint.position >= head:
-                    return None
-                result = await batches.run(
-                    cursor,
-                    head,
-                    owner=owner,
-                    lease_expires_at=self._clock.now() + lease,
-                    meter=meter,
+        try:
+            while True:
+                head = await retry_transient(
+                    self._events.head_position, self._config.transient, what="reading the head"
                 )
-                summary.events += result.events
-                summary.applied += result.applied
-                summary.parked += result.parked
-                summary.dead_letters += len(result.dead_letters)
-                if on_error is not None:
-                    for dead in result.dead_letters:
-                        on_error(name, dead)
-                return result.checkpoint
 
-            checkpoint = await retry_transient(
-                one_batch, self._config.transient, what=f"rebuilding {name}"
-            )
-            if checkpoint is None:
-                return
-            if progress is not None:
-                position, rate = checkpoint.position, checkpoint.events_per_second
-                progress(
-                    RebuildProgress(
-                        name=name,
-                        generation=generation,
-                        done=position - start,
-                        total=max(head - start, position - start),
-                        rate=rate,
-                        eta=eta_seconds(head - position, rate),
+                async def one_batch(head: int = head) -> Checkpoint | None:
+                    cursor = await self._store.cursor(name, generation)
+                    if cursor.checkpoint.position >= head:
+                        return None
+                    result = await batches.run(
+                        cursor,
+                        head,
+                        owner=owner,
+                        lease_expires_at=self._clock.now() + lease,
+                        meter=meter,
                     )
+                    summary.events += result.events
+                    summary.applied += result.applied
+                    summary.parked += result.parked
+                    summary.dead_letters += len(result.dead_letters)
+                    if on_error is not None:
+                        for dead in result.dead_letters:
+                            on_error(name, dead)
+                    return result.checkpoint
+
+                checkpoint = await retry_transient(
+                    one_batch, self._config.transient, what=f"rebuilding {name}"
                 )
+                if checkpoint is None:
+                    return
+                if progress is not None:
+                    position, rate = checkpoint.position, checkpoint.events_per_second
+                    progress(
+                        RebuildProgress(
+                            name=name,
+                            generation=generation,
+                            done=position - start,
+                            total=max(head - start, position - start),
+                            rate=rate,
+                            eta=eta_seconds(head - position, rate),
+                        )
+                    )
+        finally:
+            batches.rest()  # the collector runs again however the replay ended
