@@ -21,24 +21,22 @@ dialect:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, func, literal_column, select, union_all
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.errors import ReadOnlyError, StoreError, read_only_refusal
 from core.gc_pause import paused_collector
 
-from .engine import EngineProfile, profile_of
+from .engine import profile_of
 from .group_plan import AppendRequest, Outcome, integrity_error, plan_group
 from .records import EVENT_VALUE_COLUMNS, recorded
 from .schema import events as event_table
 from .schema import streams
-from .transactions import describe_error, translated_errors
+from .transactions import describe_error, process_write_lock, rollback_driver, translated_errors
 
 _STREAM_COLUMNS = ("stream_id", "stream_type", "version", "created_at", "updated_at")
 
@@ -93,7 +91,7 @@ class SqliteGroupWriter:
         try:
             async with (
                 translated_errors(profile),
-                _write_lock(profile),
+                process_write_lock(profile),
                 self._engine.connect() as conn,
             ):
                 driver: Any = (await conn.get_raw_connection()).driver_connection
@@ -101,7 +99,7 @@ class SqliteGroupWriter:
                 try:
                     return await self._write(driver, group)
                 except BaseException:
-                    await _rollback(conn, driver)
+                    await rollback_driver(conn, driver)
                     raise
         except sqlite3.IntegrityError as exc:
             raise integrity_error(str(exc), group) from None
@@ -161,22 +159,3 @@ def _envelopes(accepted: list[AppendRequest], head: int) -> list[tuple[AppendReq
         position += len(envelopes)
         results.append((request, envelopes))
     return results
-
-
-@contextlib.asynccontextmanager
-async def _write_lock(profile: EngineProfile) -> AsyncIterator[None]:
-    # This process's writers queue here rather than on the file's busy timeout.
-    if profile.write_lock is None:
-        yield
-    else:
-        async with profile.write_lock:
-            yield
-
-
-async def _rollback(conn: AsyncConnection, driver: Any) -> None:
-    """End the failed transaction; a connection that cannot is dropped from the pool."""
-    try:
-        await driver.execute("ROLLBACK")
-    except Exception:  # noqa: BLE001 - already failing: the first error is the one to report
-        with contextlib.suppress(Exception):
-            await conn.invalidate()

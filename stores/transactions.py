@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -48,7 +49,7 @@ async def writing(engine: AsyncEngine, *, ordered: bool = False) -> AsyncIterato
     profile = profile_of(engine)
     if profile.read_only:
         raise ReadOnlyError(read_only_refusal("write to the store"))
-    async with translated_errors(profile), _process_lock(profile), engine.connect() as conn:
+    async with translated_errors(profile), process_write_lock(profile), engine.connect() as conn:
         if profile.is_sqlite:
             await conn.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
         async with conn.begin():
@@ -60,12 +61,23 @@ async def writing(engine: AsyncEngine, *, ordered: bool = False) -> AsyncIterato
 
 
 @contextlib.asynccontextmanager
-async def _process_lock(profile: EngineProfile) -> AsyncIterator[None]:
+async def process_write_lock(profile: EngineProfile) -> AsyncIterator[None]:
+    """This process's writers of a SQLite file queue here rather than on its busy timeout."""
     if profile.write_lock is None:
         yield
     else:
         async with profile.write_lock:
             yield
+
+
+async def rollback_driver(conn: AsyncConnection, driver: Any) -> None:
+    """End a failed transaction begun on `conn`'s driver connection; a connection that
+    cannot is dropped from the pool."""
+    try:
+        await driver.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - already failing: the first error is the one to report
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
 
 
 @contextlib.asynccontextmanager
