@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 
 import click
@@ -29,10 +30,13 @@ async def seed_store(
     days: int,
     seed: int,
     end: datetime | None,
-    label: str = "seeding",
+    label: str | None = "seeding",
     user: str | None = None,
 ) -> SeedSummary:
     """Seed an empty store, the fulfilment saga reacting at simulated times.
+
+    With a `label`, a progress bar under it on the terminal; with none, silently
+    (the console's demo seeds while the console owns the screen).
 
     The seed runs on a fixed clock moved step by step, and the saga's catch-up
     runs at each of its turns on that same clock, so the saga's commands are
@@ -63,7 +67,8 @@ async def seed_store(
                 )
 
         try:
-            with TerminalProgress(label) as progress:
+            with contextlib.ExitStack() as stack:
+                progress = None if label is None else stack.enter_context(TerminalProgress(label))
                 summary = await seed_demo(
                     system.store,
                     system.snapshots,
@@ -72,7 +77,7 @@ async def seed_store(
                     days=days,
                     seed=seed,
                     end=clock.now(),
-                    progress=progress.report,
+                    progress=None if progress is None else progress.report,
                     tick=saga_turn,
                     clock=clock,
                     ids=ids,
@@ -202,24 +207,29 @@ def demo_command(seed: int, rate: float, no_traffic: bool) -> None:
         finally:
             await system.close()
 
+    prepare = None
     if asyncio.run(is_empty()) and not settings.read_only:
-        # Two weeks of a small shop (about 500 events, seconds to write): the live
-        # traffic grows it from there. `eventdeck seed` writes bigger histories.
+        # Two weeks of a small shop (about 500 events, seconds to write), written
+        # while the console already shows the store filling up; the traffic and the
+        # workers start once it is there. `eventdeck seed` writes bigger histories.
         orders, accounts, days = DEMO_HISTORY
-        run_seed(
-            settings.db,
-            False,
-            orders,
-            accounts,
-            days,
-            seed,
-            None,
-            label="seeding demo history",
-            user=settings.user,
-        )
+
+        async def prepare() -> None:
+            await seed_store(
+                settings.db,
+                read_only=False,
+                orders=orders,
+                accounts=accounts,
+                days=days,
+                seed=seed,
+                end=None,
+                label=None,
+                user=settings.user,
+            )
+
     from .app import EventdeckApp
 
-    runtime = DemoRuntime(traffic=not no_traffic, rate=rate, seed=seed)
+    runtime = DemoRuntime(traffic=not no_traffic, rate=rate, seed=seed, prepare=prepare)
     EventdeckApp(
         settings.db, read_only=settings.read_only, user=settings.user, background=runtime
     ).run()

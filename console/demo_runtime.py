@@ -7,6 +7,11 @@ second through the command bus. Both stop cleanly when the stop event is set:
 the traffic after its current command, the workers after their current batch,
 with their checkpoints saved and leases released.
 
+With `prepare` (an empty store: `eventdeck demo` seeds its history), that work
+runs first, while the console already shows the store filling up; the traffic
+and the workers start when it is done, and not at all if it fails (the console
+says why).
+
 Nothing here may crash the console: a failure is reported through `report`
 (the console shows it as a notification, at most once per `QUIET_SECONDS` for
 the same source), then the part that failed pauses and carries on. Refused
@@ -20,7 +25,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from core.domain.demo_traffic import DemoTraffic
@@ -64,6 +69,8 @@ class DemoRuntime:
     #: Demo commands per second, on average.
     rate: float = DEFAULT_RATE
     seed: int = 42
+    #: Work to finish before the traffic and the workers start (seeding the store).
+    prepare: Callable[[], Awaitable[None]] | None = None
     #: Commands sent and refused so far (for the curious, and the tests).
     sent: int = field(default=0, init=False)
     refused: int = field(default=0, init=False)
@@ -80,6 +87,11 @@ class DemoRuntime:
         return f"demo traffic on ({self.rate:g}/s)"
 
     async def __call__(self, system: System, stop: asyncio.Event, report: Report) -> None:
+        if self.prepare is not None:
+            # not cut short by `stop`: a seed stopped part-way leaves half a history
+            await self.prepare()
+            if stop.is_set():
+                return
         quiet = QuietReport(report)
         parts = [self._workers(system, stop, quiet)]
         if self.traffic:
