@@ -67,8 +67,8 @@ async def seed_store(
                 )
 
         try:
-            with contextlib.ExitStack() as stack:
-                progress = None if label is None else stack.enter_context(TerminalProgress(label))
+            bar = contextlib.nullcontext() if label is None else TerminalProgress(label)
+            with bar as progress:
                 summary = await seed_demo(
                     system.store,
                     system.snapshots,
