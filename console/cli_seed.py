@@ -136,7 +136,6 @@ def run_seed(
     days: int,
     seed: int,
     end: datetime | None,
-    label: str = "seeding",
     user: str | None = None,
 ) -> SeedSummary:
     return asyncio.run(
@@ -148,7 +147,6 @@ def run_seed(
             days=days,
             seed=seed,
             end=end,
-            label=label,
             user=user,
         )
     )

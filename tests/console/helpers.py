@@ -11,9 +11,19 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from console.app import EventdeckApp
+from console.bootstrap import open_system
 from console.screenshots import SIZE, demo_app, open_console, wait_until
 
-__all__ = ["messages", "running", "screen_text", "static_text", "wait_until"]
+__all__ = [
+    "demo_console",
+    "events_card",
+    "head_of",
+    "messages",
+    "running",
+    "screen_text",
+    "static_text",
+    "wait_until",
+]
 
 
 @asynccontextmanager
@@ -47,3 +57,29 @@ def static_text(widget: Static, width: int = 200) -> str:
 def messages(app: EventdeckApp) -> list[str]:
     """The notifications shown so far (toasts), oldest first."""
     return [str(notification.message) for notification in app._notifications]
+
+
+def demo_console(db: str, background: object, *, read_only: bool = False) -> EventdeckApp:
+    """The console on `db` with `background` work (the demo's), polling every 0.1 s."""
+    app = EventdeckApp(
+        db,
+        read_only=read_only,
+        poll_seconds=0.1,
+        cursor_blink=False,
+        background=background,  # type: ignore[arg-type]
+    )
+    app.animation_level = "none"
+    return app
+
+
+async def head_of(db: str) -> int:
+    system = await open_system(db)
+    try:
+        return await system.store.head_position()
+    finally:
+        await system.close()
+
+
+def events_card(app: EventdeckApp) -> int:
+    text = static_text(app.screen.query_one("#card-events", Static))
+    return int(text.split()[1].replace(",", ""))

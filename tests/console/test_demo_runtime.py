@@ -9,8 +9,7 @@ from decimal import Decimal
 
 from textual.widgets import Static
 
-from console.app import EventdeckApp
-from console.bootstrap import System, open_system
+from console.bootstrap import System
 from console.demo_runtime import DemoRuntime, QuietReport
 from console.screens.dashboard import DashboardScreen
 from console.screens.live_stream import LiveStreamScreen
@@ -19,32 +18,7 @@ from console.widgets.virtual_table import VirtualTable
 from core.domain.commands import Deposit
 from core.domain.demo_traffic import TRAFFIC_USER
 
-from .helpers import messages, static_text, wait_until
-
-
-def demo_console(db: str, background: object, *, read_only: bool = False) -> EventdeckApp:
-    app = EventdeckApp(
-        db,
-        read_only=read_only,
-        poll_seconds=0.1,
-        cursor_blink=False,
-        background=background,  # type: ignore[arg-type]
-    )
-    app.animation_level = "none"
-    return app
-
-
-async def head_of(db: str) -> int:
-    system = await open_system(db)
-    try:
-        return await system.store.head_position()
-    finally:
-        await system.close()
-
-
-def events_card(app: EventdeckApp) -> int:
-    text = static_text(app.screen.query_one("#card-events", Static))
-    return int(text.split()[1].replace(",", ""))
+from .helpers import demo_console, events_card, head_of, messages, static_text, wait_until
 
 
 async def test_demo_traffic_moves_the_dashboard_and_the_stream_then_stops(demo_db: str) -> None:

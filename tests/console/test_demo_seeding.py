@@ -15,9 +15,8 @@ from console.screens.dashboard import DashboardScreen
 from console.screenshots import SIZE, open_console
 from core.domain.demo_traffic import TRAFFIC_USER
 from core.errors import StoreError
-from tests.console.test_demo_runtime import demo_console, events_card, head_of
 
-from .helpers import messages, wait_until
+from .helpers import demo_console, events_card, head_of, messages, wait_until
 
 
 async def test_the_console_shows_the_store_filling_up_and_traffic_starts_after(
