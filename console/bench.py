@@ -40,6 +40,16 @@ from .bootstrap import open_system
 SIZES_ENV = "EVENTDECK_BENCH_SIZES"
 
 
+#: Called with the name of each part of the bench as it starts (its progress).
+Step = Callable[[str], None]
+#: Reports progress: parts done, parts in all, and the part now running.
+Progress = Callable[[int, int, str], None]
+
+
+def no_step(_name: str) -> None:
+    """A `Step` that reports nowhere."""
+
+
 @dataclass
 class Figure:
     """One measured value and its baselines from the same run."""
@@ -184,30 +194,64 @@ async def require_empty(url: str) -> None:
         )
 
 
-async def run_bench(db: str | None, quick: bool) -> BenchResult:
+class _Steps:
+    """Counts the parts of a run for a `Progress`: each part reports as it starts."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total = total
+        self.done = 0
+        self._progress = progress
+
+    def within(self, prefix: str) -> Step:
+        """A `Step` whose parts are reported as `prefix` + their name."""
+
+        def step(name: str) -> None:
+            if self._progress is not None:
+                self._progress(self.done, self.total, prefix + name)
+            self.done += 1
+
+        return step
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            self._progress(self.total, self.total, "done")
+
+
+async def run_bench(db: str | None, quick: bool, progress: Progress | None = None) -> BenchResult:
     """Every figure, each on a fresh store (a temporary SQLite file unless `db` is given).
 
     The best of `sizes.rounds` interleaved rounds (`bench_rounds`); one round with
     `db`, whose store is not emptied between rounds. Then the console figures, once.
+    `progress` hears of each part (a round's baselines and figures, the console's)
+    as it starts, and once more at the end.
     """
     # Imported here: the figure modules import this one for Figure and Sizes.
     from . import bench_rounds
-    from .bench_console import console_figures
+    from .bench_console import CONSOLE_STEPS, console_figures
 
     started = time.perf_counter()
     sizes = Sizes.choose(quick)
     if db is not None:
         await require_empty(db)
     count = 1 if db is not None else sizes.rounds
+    console_parts = len(CONSOLE_STEPS) if sizes.console_events else 0
+    steps = _Steps(count * len(bench_rounds.ROUND_STEPS) + console_parts, progress)
     with tempfile.TemporaryDirectory(prefix="eventdeck-bench-") as tmp:
         folder = Path(tmp)
         rounds = [
-            await bench_rounds.measure_round(folder / f"round-{n}", db, sizes)
+            await bench_rounds.measure_round(
+                folder / f"round-{n}", db, sizes, step=steps.within(f"round {n}/{count}: ")
+            )
             for n in range(1, count + 1)
         ]
         figures = bench_rounds.merge_rounds([r.figures for r in rounds])
         if sizes.console_events:
-            figures.update(await console_figures(db or str(folder / "console.db"), sizes))
+            figures.update(
+                await console_figures(
+                    db or str(folder / "console.db"), sizes, step=steps.within("")
+                )
+            )
+        steps.finish()
     notes = [bench_rounds.rounds_note(count, sizes.rounds, db)]
     notes.extend(bench_rounds.merge_notes([r.notes for r in rounds]))
     if not sizes.console_events:

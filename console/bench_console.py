@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from stores.secrets import hide_secrets
 
-from .bench import Figure, Sizes, worker_env
+from .bench import Figure, Sizes, Step, no_step, worker_env
 from .bench_fixtures import as_pending, demo_history, deposit_rows, history_end, write_events
 from .bootstrap import open_system
 
@@ -69,7 +69,11 @@ def run_console_worker(url: str) -> dict[str, float]:
     return {key: float(value) for key, value in output.items()}
 
 
-async def console_figures(url: str, sizes: Sizes) -> dict[str, Figure]:
+#: The parts of `console_figures`, in order (see `bench_rounds.ROUND_STEPS`).
+CONSOLE_STEPS = ("console: building the store", "console: first screen")
+
+
+async def console_figures(url: str, sizes: Sizes, step: Step = no_step) -> dict[str, Figure]:
     """`console_first_screen_1m` (ms) and `console_rss_1m` (MB) on a `console_events` store.
 
     The store is built first (`build_console_store`, not timed), then the console
@@ -77,7 +81,10 @@ async def console_figures(url: str, sizes: Sizes) -> dict[str, Figure]:
     from starting that process until the dashboard shows its first figures, and
     the process's peak RSS after one more dashboard refresh.
     """
+    build_step, screen_step = CONSOLE_STEPS
+    step(f"{build_step} ({sizes.console_events:,} events)")
     head = await build_console_store(url, sizes)
+    step(screen_step)
     measured = run_console_worker(url)
     detail = f"a store of {head:,} events, {measured['reads']:.0f} dashboard reads"
     return {

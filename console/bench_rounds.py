@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bench import Figure, Sizes, best_of
+from .bench import Figure, Sizes, Step, best_of, no_step
 
 
 @dataclass
@@ -39,12 +39,25 @@ SQLITE3_BASELINES = {
 }
 
 
-async def measure_round(folder: Path, db: str | None, sizes: Sizes) -> Round:
+#: The parts of a round, in order: `measure_round` calls its `step` with each name
+#: as that part starts (the bench's progress on the terminal).
+ROUND_STEPS = (
+    "sqlite3 baselines",
+    "eventsourcing baselines",
+    "commands",
+    "append, loads, read_all",
+    "catch-up",
+)
+
+
+async def measure_round(folder: Path, db: str | None, sizes: Sizes, step: Step = no_step) -> Round:
     """One round in `folder` (created here, removed at the end): baselines, then eventdeck.
 
     eventdeck's figures go to `db` when it is given (then there is only one round),
     otherwise to fresh SQLite files in `folder`; the baselines always use `folder`.
+    `step` is called with each name of ROUND_STEPS as that part starts.
     """
+    sqlite3_step, library_step, commands_step, long_step, catch_up_step = ROUND_STEPS
     # Imported here: the figure modules import bench, which imports this module lazily.
     from .bench_eventsourcing import eventsourcing_baselines
     from .bench_projections import catch_up_figure
@@ -53,17 +66,22 @@ async def measure_round(folder: Path, db: str | None, sizes: Sizes) -> Round:
 
     folder.mkdir()
     try:
+        step(sqlite3_step)
         base = sqlite3_baselines(
             folder,
             commits=sizes.baseline_commits,
             senders=sizes.senders,
             events=sizes.long_stream,
         )
+        step(library_step)
         library = eventsourcing_baselines(folder, sizes)
+        step(commands_step)
         figures = {
             "commands_32_senders": await commands_figure(db or str(folder / "commands.db"), sizes)
         }
+        step(long_step)
         figures.update(await long_stream_figures(db or str(folder / "long.db"), sizes))
+        step(catch_up_step)
         figures["catch_up_order_summary"] = await catch_up_figure(
             db or str(folder / "catch-up.db"), sizes
         )

@@ -11,6 +11,7 @@ from .bench import BenchResult, Figure, run_bench
 from .bench_targets import Verdict, check_all, missed
 from .cli import cli
 from .output import table
+from .progress import TerminalProgress
 
 
 def figures_json(result: BenchResult) -> dict[str, object]:
@@ -79,5 +80,6 @@ def bench_command(quick: bool, as_json: bool, bench_db: str | None) -> None:
 
     Missed targets are reported, not turned into a failing exit status.
     """
-    result = asyncio.run(run_bench(bench_db, quick))
+    with TerminalProgress("measuring") as progress:
+        result = asyncio.run(run_bench(bench_db, quick, progress=progress.report))
     click.echo(json.dumps(figures_json(result)) if as_json else figures_table(result))

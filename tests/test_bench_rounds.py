@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from console import bench, bench_rounds
-from console.bench import SIZES_ENV, Figure, Sizes
+from console import bench, bench_console, bench_rounds
+from console.bench import SIZES_ENV, Figure, Sizes, Step, no_step
 from console.bench_rounds import Round, merge_notes, merge_rounds, rounds_note
 
 
@@ -106,7 +106,11 @@ def fake_rounds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """`measure_round` replaced: each round's folder is recorded, its figure improves."""
     folders: list[Path] = []
 
-    async def measure_round(folder: Path, db: str | None, sizes: Sizes) -> Round:
+    async def measure_round(
+        folder: Path, db: str | None, sizes: Sizes, step: Step = no_step
+    ) -> Round:
+        for name in bench_rounds.ROUND_STEPS:
+            step(name)
         folders.append(folder)
         rate = 1000.0 * len(folders)
         figure = Figure(rate, "events/s", {"sqlite3_select": 2 * rate}, f"round {len(folders)}")
@@ -148,3 +152,38 @@ def test_the_rounds_note() -> None:
     assert rounds_note(3, 3, None).startswith("best of 3 interleaved rounds")
     assert rounds_note(1, 1, None).startswith("1 round: ")
     assert rounds_note(1, 3, "postgresql+asyncpg://x/y").startswith("1 round, not 3: --db")
+
+
+async def test_progress_hears_of_each_part_of_every_round_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_rounds(monkeypatch)
+    heard: list[tuple[int, int, str]] = []
+    await bench.run_bench(None, quick=True, progress=lambda *report: heard.append(report))
+    parts = [f"round {n}/3: {name}" for n in (1, 2, 3) for name in bench_rounds.ROUND_STEPS]
+    assert heard == [(i, 15, part) for i, part in enumerate(parts)] + [(15, 15, "done")]
+
+
+async def test_progress_counts_the_console_parts_of_a_full_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_rounds(monkeypatch)
+    monkeypatch.setenv(SIZES_ENV, "tiny")  # one round, and the console figures
+
+    async def console_figures(url: str, sizes: Sizes, step: Step = no_step) -> dict[str, Figure]:
+        step("console: building the store")
+        step("console: first screen")
+        return {"console_rss_1m": Figure(80.0, "MB")}
+
+    monkeypatch.setattr(bench_console, "console_figures", console_figures)
+    heard: list[tuple[int, int, str]] = []
+    result = await bench.run_bench(None, quick=False, progress=lambda *r: heard.append(r))
+    assert "console_rss_1m" in result.figures
+    assert [total for _, total, _ in heard] == [7] * 8
+    assert [done for done, _, _ in heard] == list(range(8))
+    assert [name for _, _, name in heard][4:] == [
+        "round 1/1: catch-up",
+        "console: building the store",
+        "console: first screen",
+        "done",
+    ]

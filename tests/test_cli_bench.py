@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import pty
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +88,61 @@ def test_bench_quick_json_reports_every_figure_with_its_baselines(tmp_path: Path
     assert list(tmp_path.iterdir()) == [], "bench must not leave files behind"
 
 
+def run_bench_on_a_terminal(cwd: Path, sizes: str) -> tuple[dict[str, Any], str]:
+    """`eventdeck bench --json` with its stderr on a pseudo-terminal: the JSON and what
+    the terminal showed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTDECK_")}
+    env[SIZES_ENV] = sizes
+    master, slave = pty.openpty()
+    shown: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the process closed its side
+                return
+            if not data:
+                return
+            shown.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    try:
+        process = subprocess.Popen(
+            [*eventdeck_argv(), "bench", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            cwd=cwd,
+            env=env,
+        )
+        os.close(slave)
+        reader.start()
+        out, _ = process.communicate(timeout=300)
+        reader.join(timeout=10)
+    finally:
+        os.close(master)
+    terminal = b"".join(shown).decode(errors="replace")
+    assert process.returncode == 0, terminal
+    assert "Traceback" not in terminal
+    output: dict[str, Any] = json.loads(out)
+    return output, terminal
+
+
 @pytest.mark.slow
 def test_bench_console_figures_on_tiny_sizes(tmp_path: Path) -> None:
-    """The full run's path (console process included), on toy sizes."""
-    output = run_bench(tmp_path, sizes="tiny")
+    """The full run's path (console process included), on toy sizes; its progress on the
+    terminal names each part as it starts, while stdout stays one JSON object."""
+    output, terminal = run_bench_on_a_terminal(tmp_path, sizes="tiny")
+    for part in (
+        "measuring",
+        "round 1/1: sqlite3 baselines",
+        "round 1/1: eventsourcing baselines",
+        "round 1/1: catch-up",
+        "console: building the store (3,000 events)",
+        "console: first screen",
+        "7/7",
+    ):
+        assert part in terminal, part
     expected: dict[str, tuple[str, set[str]]] = {
         name: (unit, set()) for name, unit in CONSOLE_FIGURES.items()
     }
