@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import sys
+import textwrap
 
 import click
 
@@ -43,8 +46,31 @@ def _targets(verdicts: list[Verdict]) -> str:
     return "; ".join(v.describe() for v in verdicts) or "-"
 
 
-def figures_table(result: BenchResult) -> str:
-    """The table, then a line on the targets, any notes, and the run's duration."""
+def _stacked(rows: list[list[str]], width: int) -> str:
+    """The rows as one block per figure, wrapped to `width`: for a terminal too narrow
+    for the table (it is about 200 columns wide)."""
+    blocks = []
+    for name, value, baselines, targets in rows:
+        lines = [f"{name}: {value}"]
+        for label, text in (("baselines", baselines), ("targets", targets)):
+            lines.extend(
+                textwrap.wrap(
+                    text,
+                    width=max(width, 40),
+                    initial_indent=f"  {label + ':':<11}",
+                    subsequent_indent=" " * 13,
+                    break_on_hyphens=False,
+                )
+            )
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
+def figures_table(result: BenchResult, width: int | None = None) -> str:
+    """The table, then a line on the targets, any notes, and the run's duration.
+
+    With a `width` (a terminal's) that the table does not fit in, each figure is a
+    block of lines instead, wrapped to that width."""
     verdicts = check_all(result.figures)
     rows = [
         [
@@ -55,18 +81,19 @@ def figures_table(result: BenchResult) -> str:
         ]
         for name, figure in result.figures.items()
     ]
-    lines = [
-        table(
-            rows,
-            ["FIGURE", "VALUE", "BASELINES (same run; x = figure/baseline)", "TARGET (DESIGN.md)"],
-        ),
-        "",
-    ]
+    text = table(
+        rows,
+        ["FIGURE", "VALUE", "BASELINES (same run; x = figure/baseline)", "TARGET (DESIGN.md)"],
+    )
+    if width is not None and max(map(len, text.splitlines())) > width:
+        text = _stacked(rows, width)
+    lines = [text, ""]
     checked = [v for vs in verdicts.values() for v in vs if v.holds is not None]
     misses = missed(verdicts)
     held = len(checked) - len(misses)
     lines.append(f"targets: {held} of {len(checked)} checked hold, {len(misses)} missed")
-    lines.extend(result.notes)
+    for note in result.notes:  # wrapped on a terminal, one line each otherwise
+        lines.extend(textwrap.wrap(note, width=max(width, 40)) if width else [note])
     lines.append(f"measured in {result.seconds:.1f}s")
     return "\n".join(lines)
 
@@ -82,4 +109,8 @@ def bench_command(quick: bool, as_json: bool, bench_db: str | None) -> None:
     """
     with TerminalProgress("measuring") as progress:
         result = asyncio.run(run_bench(bench_db, quick, progress=progress.report))
-    click.echo(json.dumps(figures_json(result)) if as_json else figures_table(result))
+    if as_json:
+        click.echo(json.dumps(figures_json(result)))
+        return
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    click.echo(figures_table(result, width))

@@ -92,6 +92,23 @@ def test_the_table_says_per_figure_whether_its_targets_hold() -> None:
     assert "eventsourcing ran somewhere odd" in text
 
 
+def test_a_narrow_terminal_gets_one_wrapped_block_per_figure() -> None:
+    result = made_up_result()
+    wide = figures_table(result, width=400)
+    assert wide == figures_table(result), "the table fits: unchanged"
+    result.notes.append("a note " * 20)
+    text = figures_table(result, width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    lines = text.splitlines()
+    start = lines.index("commands_32_senders: 3,100 events/s")
+    block = " ".join(" ".join(lines[start + 1 : start + 5]).split())
+    assert "baselines: sqlite3_commit_per_event" in block
+    assert "eventsourcing_save_per_command 1,000 (x3.10)" in block
+    assert "targets: ok: >= 3x eventsourcing_save_per_command;" in block
+    assert "MISSES target >= 1.5x sqlite3_commit_per_event" in block
+    assert "targets: 1 of 3 checked hold, 2 missed" in text
+
+
 def test_json_keeps_the_figures_shape_and_adds_targets() -> None:
     output = json.loads(json.dumps(figures_json(made_up_result())))
     assert output["figures"]["catch_up_order_summary"] == {
