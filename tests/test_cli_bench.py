@@ -93,6 +93,7 @@ def run_bench_on_a_terminal(cwd: Path, sizes: str) -> tuple[dict[str, Any], str]
     the terminal showed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTDECK_")}
     env[SIZES_ENV] = sizes
+    env["COLUMNS"] = "200"  # wide enough for every part's name in full
     master, slave = pty.openpty()
     shown: list[bytes] = []
 
